@@ -1,0 +1,88 @@
+import { awscdk, javascript } from 'projen';
+
+const project = new awscdk.AwsCdkConstructLibrary({
+  name: 'cdk-nested-workflow-role',
+  description:
+    'Least-privilege IAM roles for AWS Step Functions parents that start nested (child) workflows: exact grants per integration pattern, alias/version and cross-partition aware, proven with an IAM simulator.',
+  author: 'cdk-nested-workflow-role maintainers',
+  authorAddress: 'maintainers@cdk-nested-workflow-role.dev',
+  repositoryUrl: 'https://github.com/cdk-nested-workflow-role/cdk-nested-workflow-role.git',
+  license: 'Apache-2.0',
+  defaultReleaseBranch: 'main',
+  packageManager: javascript.NodePackageManager.NPM,
+  projenrcTs: true,
+
+  // aws-cdk-lib floor: 2.258.0 is the first release whose policy-validation plugin API
+  // cdk-nag 3 runs on; the tests run against exactly this version (devDependency pin).
+  cdkVersion: '2.258.0',
+  constructsVersion: '10.5.1',
+  cdkCliVersion: '^2.1148.1',
+  // TypeScript 7 has no compiler API (breaks jsii and ts-jest): stay on 6.0.
+  jsiiVersion: '~6.0.0',
+  typescriptVersion: '~6.0.0',
+  minNodeVersion: '20.16.0',
+
+  srcdir: 'lib',
+  libdir: 'lib',
+  testdir: 'test',
+
+  keywords: ['cdk', 'awscdk', 'aws-cdk', 'stepfunctions', 'iam'],
+  stability: 'experimental',
+
+  prettier: true,
+  prettierOptions: {
+    settings: { singleQuote: true, printWidth: 120, trailingComma: javascript.TrailingComma.ALL },
+  },
+
+  devDeps: ['@cloud-copilot/iam-simulate@^0.1.173', 'cdk-nag@^3.0.2'],
+
+  typecheckTests: true,
+  jestOptions: {
+    jestConfig: {
+      // Sources compile in place: resolve lib/*.ts before any stale lib/*.js.
+      moduleFileExtensions: ['ts', 'js', 'json', 'node'],
+      coverageThreshold: {
+        lines: 95,
+        branches: 95,
+        statements: 95,
+        functions: 95,
+      },
+      coveragePathIgnorePatterns: ['/node_modules/', '/test/'],
+    },
+  },
+
+  publishToPypi: {
+    distName: 'cdk-nested-workflow-role',
+    module: 'cdk_nested_workflow_role',
+  },
+  publishToMaven: {
+    javaPackage: 'dev.cdknestedworkflowrole',
+    mavenGroupId: 'dev.cdk-nested-workflow-role',
+    mavenArtifactId: 'cdk-nested-workflow-role',
+  },
+  publishToNuget: {
+    dotNetNamespace: 'CdkNestedWorkflowRole',
+    packageId: 'CdkNestedWorkflowRole',
+  },
+  publishToGo: {
+    moduleName: 'github.com/cdk-nested-workflow-role/cdk-nested-workflow-role-go',
+  },
+});
+
+// Sources live beside their compiled output in lib/: track the .ts sources, ignore the output.
+project.gitignore.removePatterns('/lib');
+project.gitignore.include('/lib/**/*.ts');
+project.gitignore.exclude('/lib/**/*.js', '/lib/**/*.d.ts', '/lib/**/*.d.ts.map', 'cdk.out', '/.jsii.tabl.json');
+// Ship compiled JavaScript and declarations only, never the TypeScript sources.
+project.npmignore?.exclude('/lib/**/*.ts', '/examples/', '/docs/', '/scripts/', '/.ci/');
+project.npmignore?.include('/lib/**/*.d.ts');
+
+// jsii's Node 20 end-of-life banner is noise in every build log.
+project.tasks.addEnvironment('JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION', '20');
+
+// Packaging for Python/Java/.NET/Go needs registries this build cannot reach: the local build
+// packages JavaScript only; the release workflow packages every language.
+project.packageTask.reset();
+project.packageTask.spawn(project.tasks.tryFind('package:js')!);
+
+project.synth();
