@@ -1,1 +1,1 @@
-export {};
+export * from './nested-workflow-role';
