@@ -17,7 +17,7 @@ import {
   PackedDocument,
   packStatements,
 } from './private/packing';
-import { parseStateMachineArn, StateMachineArnParts } from './private/state-machine-arn';
+import { StateMachineArnParts, stateMachineParts } from './private/state-machine-arn';
 
 /**
  * How the parent starts one child state machine.
@@ -212,7 +212,7 @@ export class NestedWorkflowRole extends Construct implements iam.IGrantable {
   /** Validates a child and works out what it needs, without changing any state. */
   private checkChild(child: sfn.IStateMachine, options: NestedWorkflowChildOptions): ChildRecord {
     const arn = child.stateMachineArn;
-    const parts = parseStateMachineArn(arn, `${this.node.path}: \`child\``);
+    const parts = stateMachineParts(child, `${this.node.path}: \`child\``);
     const stack = Stack.of(this);
     const region = Token.isUnresolved(parts.region) ? child.env.region : parts.region;
     const account = Token.isUnresolved(parts.account) ? child.env.account : parts.account;
@@ -317,8 +317,6 @@ export class NestedWorkflowRole extends Construct implements iam.IGrantable {
     let nameLength = 80;
     if (!Token.isUnresolved(parts.name)) {
       nameLength = parts.name.length;
-    } else if (inApp && cfn.stateMachineName !== undefined && !Token.isUnresolved(cfn.stateMachineName)) {
-      nameLength = cfn.stateMachineName.length;
     } else if (inApp) {
       // CloudFormation names an unnamed state machine `<logical id>-<12 random characters>`.
       nameLength = Math.min(80, Stack.of(cfn).resolve(cfn.logicalId).length + 13);

@@ -94,16 +94,33 @@ describe('grants per integration pattern', () => {
     ]);
   });
 
-  test('a child defined in the stack is granted by reference, its executions from its own ARN', () => {
+  test('a child defined in the stack is granted by reference, its executions by its own name', () => {
     const stack = newStack();
     const child = inStackChild(stack, 'Child');
     new NestedWorkflowRole(stack, 'ParentRole', { child, integrationPattern: RUN_JOB });
-    const ref = { Ref: Stack.of(child).resolve((child.node.defaultChild as sfn.CfnStateMachine).logicalId) };
+    const logicalId = Stack.of(child).resolve((child.node.defaultChild as sfn.CfnStateMachine).logicalId);
     expect(statements(stack)).toEqual([
-      { Action: 'states:StartExecution', Effect: 'Allow', Resource: ref },
-      { Action: ['states:DescribeExecution', 'states:StopExecution'], Effect: 'Allow', Resource: tokenExecutionArn(ref) },
+      { Action: 'states:StartExecution', Effect: 'Allow', Resource: { Ref: logicalId } },
+      {
+        Action: ['states:DescribeExecution', 'states:StopExecution'],
+        Effect: 'Allow',
+        Resource: {
+          'Fn::Join': [
+            '',
+            // The partition of a known region is written out (same ARN once deployed).
+            [`arn:aws:states:${REGION}:${ACCOUNT}:execution:`, { 'Fn::GetAtt': [logicalId, 'Name'] }, ':*'],
+          ],
+        },
+      },
       eventsStatement(),
     ]);
+  });
+
+  test('a child defined in the stack with a name is granted on that name', () => {
+    const stack = newStack();
+    const child = inStackChild(stack, 'Child', { stateMachineName: 'NightlyJob' });
+    new NestedWorkflowRole(stack, 'ParentRole', { child, integrationPattern: RUN_JOB });
+    expect(statements(stack)[1].Resource).toEqual(`arn:aws:states:${REGION}:${ACCOUNT}:execution:NightlyJob:*`);
   });
 
   test('the default pattern of addChild is REQUEST_RESPONSE', () => {

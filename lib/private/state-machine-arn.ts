@@ -1,4 +1,6 @@
-import { Fn, Token } from 'aws-cdk-lib';
+import { Aws, Fn, Stack, Token } from 'aws-cdk-lib';
+import { RegionInfo } from 'aws-cdk-lib/region-info';
+import { CfnStateMachine, IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
 
 /**
  * The parts of a state machine ARN `arn:<partition>:states:<region>:<account>:stateMachine:<name>[:<qualifier>]`.
@@ -67,6 +69,37 @@ export function parseStateMachineArn(arn: string, what: string): StateMachineArn
     );
   }
   return { partition, region, account, name, qualifier, form };
+}
+
+/**
+ * The parts of a child's ARN. A state machine defined in this app is read from its own resource (its stack's
+ * partition, region and account, its name), which renders as `Ref`/`Fn::GetAtt` rather than `Fn::Split` of its ARN;
+ * any other child is split from its ARN.
+ */
+export function stateMachineParts(child: IStateMachine, what: string): StateMachineArnParts {
+  const cfn = child.node.defaultChild;
+  if (cfn instanceof CfnStateMachine) {
+    const name = cfn.stateMachineName !== undefined && !Token.isUnresolved(cfn.stateMachineName) ? cfn.stateMachineName : cfn.attrName;
+    return withKnownPartition({
+      partition: Stack.of(cfn).partition,
+      region: child.env.region,
+      account: child.env.account,
+      name,
+      form: 'tokenized',
+    });
+  }
+  const parts = parseStateMachineArn(child.stateMachineArn, what);
+  return parts.form === 'tokenized' ? withKnownPartition(parts) : parts;
+}
+
+/**
+ * Replaces the `AWS::Partition` pseudo parameter by the partition of a known region. The ARN is the same once
+ * deployed, and the rendered policy stays literal: cdk-nag finding ids that hold `<AWS::Partition>` cannot be
+ * acknowledged with `Validations.of(...).acknowledge`, which allows one `::` per id.
+ */
+function withKnownPartition(parts: StateMachineArnParts): StateMachineArnParts {
+  if (parts.partition !== Aws.PARTITION || Token.isUnresolved(parts.region)) return parts;
+  return { ...parts, partition: RegionInfo.get(parts.region).partition ?? parts.partition };
 }
 
 function opaqueParts(arn: string): StateMachineArnParts {

@@ -1,0 +1,74 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { App, Stack, Validations } from 'aws-cdk-lib';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { NestedWorkflowRole } from '../lib';
+import { ACCOUNT, importedChild, inStackChild, REGION, stateMachineArn } from './util/fixtures';
+
+interface Violation {
+  readonly ruleName: string;
+  readonly violatingConstructs: { readonly constructPath: string }[];
+}
+
+/** Synthesizes a parent role with one child per pattern and kind under the AwsSolutions pack; returns its findings. */
+function findings(acknowledge: string[] = []): { conclusion: string; ours: Violation[] } {
+  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk-nag-'));
+  try {
+    const app = new App({ outdir, context: { 'aws:cdk:disable-creation-stack-traces': true } });
+    const stack = new Stack(app, 'Stack', { env: { account: ACCOUNT, region: REGION } });
+    const parentRole = new NestedWorkflowRole(stack, 'ParentRole', {
+      child: inStackChild(stack, 'InStack', { stateMachineName: 'InStack' }),
+      integrationPattern: sfn.IntegrationPattern.RUN_JOB,
+    });
+    parentRole.addChild(importedChild(stack, 'Alias', `${stateMachineArn('Aliased')}:PROD`), {
+      integrationPattern: sfn.IntegrationPattern.RUN_JOB,
+    });
+    parentRole.addChild(importedChild(stack, 'Async', stateMachineArn('Async')));
+    parentRole.addChild(importedChild(stack, 'Callback', stateMachineArn('Callback')), {
+      integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+    });
+    for (const id of acknowledge) {
+      Validations.of(parentRole).acknowledge({ id, reason: 'Execution names are chosen at run time.' });
+    }
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    app.synth();
+    const report = JSON.parse(fs.readFileSync(path.join(outdir, 'validation-report.json'), 'utf8'));
+    const plugin = report.pluginReports.find((r: any) => r.pluginName === 'AwsSolutions');
+    const ours = (plugin.violations as Violation[]).filter((v) =>
+      v.violatingConstructs.some((c) => c.constructPath.startsWith('Stack/ParentRole')),
+    );
+    return { conclusion: plugin.conclusion, ours };
+  } finally {
+    fs.rmSync(outdir, { recursive: true, force: true });
+  }
+}
+
+describe('cdk-nag AwsSolutions pack', () => {
+  beforeEach(() => {
+    // The validation report is also printed; keep test output readable.
+    jest.spyOn(console, 'log').mockImplementation(() => undefined);
+    jest.spyOn(console, 'error').mockImplementation(() => undefined);
+  });
+  afterEach(() => jest.restoreAllMocks());
+
+  test('reports on the role only AwsSolutions-IAM5 for the execution:<name>:* resources of synchronous children', () => {
+    const { ours } = findings();
+    expect(ours.map((v) => v.ruleName).sort()).toEqual([
+      `AwsSolutions-IAM5[Resource::arn:aws:states:${REGION}:${ACCOUNT}:execution:Aliased:*]`,
+      `AwsSolutions-IAM5[Resource::arn:aws:states:${REGION}:${ACCOUNT}:execution:InStack:*]`,
+    ]);
+    for (const violation of ours) {
+      expect(violation.violatingConstructs.map((c) => c.constructPath)).toEqual([
+        'Stack/ParentRole/Resource/NestedWorkflowPolicy',
+      ]);
+    }
+  });
+
+  test('acknowledging those findings by their exact id leaves no finding on the role', () => {
+    const ids = findings().ours.map((v) => v.ruleName);
+    const { ours } = findings(ids);
+    expect(ours).toEqual([]);
+  });
+});
