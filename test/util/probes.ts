@@ -1,0 +1,106 @@
+/**
+ * The probe table: every call Step Functions makes for a nested workflow (expected Allowed) and the near misses
+ * (expected Denied), for one child. Data, not logic: the simulator tests and the comparison with aws-cdk-lib's
+ * task both read it.
+ */
+import { Probe } from './simulator';
+
+export type Pattern = 'REQUEST_RESPONSE' | 'RUN_JOB' | 'WAIT_FOR_TASK_TOKEN';
+export type Expectation = 'Allowed' | 'Denied';
+
+/** Where a child lives and how the parent starts it. */
+export interface ChildScenario {
+  readonly partition: string;
+  readonly region: string;
+  readonly account: string;
+  readonly name: string;
+  /** Alias or version the parent starts (`stateMachine:NAME:QUALIFIER`). */
+  readonly qualifier?: string;
+  readonly pattern: Pattern;
+}
+
+/** The parent's environment (where the managed rule lives). */
+export interface ParentEnv {
+  readonly partition: string;
+  readonly region: string;
+  readonly account: string;
+}
+
+export interface ProbeCase extends Probe {
+  /** What the probe checks, e.g. "DescribeExecution on the executions of <name>Admin". */
+  readonly label: string;
+  readonly expect: Expectation;
+  /** True for calls Step Functions makes (missing them breaks the workflow); false for near misses. */
+  readonly needed: boolean;
+}
+
+export const MANAGED_RULE = 'StepFunctionsGetEventsForStepFunctionsExecutionRule';
+const OTHER_ACCOUNT = '999999999999';
+const OTHER_REGION = 'ap-south-2';
+
+const stateMachine = (c: { partition: string; region: string; account: string }, name: string) =>
+  `arn:${c.partition}:states:${c.region}:${c.account}:stateMachine:${name}`;
+const execution = (c: { partition: string; region: string; account: string }, name: string, id = 'run-1') =>
+  `arn:${c.partition}:states:${c.region}:${c.account}:execution:${name}:${id}`;
+const rule = (p: ParentEnv, name: string, region = p.region, account = p.account) =>
+  `arn:${p.partition}:events:${region}:${account}:rule/${name}`;
+
+/** Every probe for one child of a parent in `parent`. */
+export function probesFor(child: ChildScenario, parent: ParentEnv): ProbeCase[] {
+  const sync = child.pattern === 'RUN_JOB';
+  const qualifierContext = child.qualifier ? { 'states:StateMachineQualifier': child.qualifier } : undefined;
+  const start = child.qualifier ? `${child.name}:${child.qualifier}` : child.name;
+  const elsewhere = { ...child, account: OTHER_ACCOUNT };
+  const otherRegion = { ...child, region: OTHER_REGION };
+  const probe = (
+    label: string,
+    action: string,
+    resource: string,
+    expect: Expectation,
+    needed = false,
+    context?: Probe['context'],
+  ): ProbeCase => ({ label, action, resource, expect, needed, context });
+  const syncOnly: Expectation = sync ? 'Allowed' : 'Denied';
+
+  return [
+    // What Step Functions calls.
+    probe(`StartExecution on ${start}`, 'states:StartExecution', stateMachine(child, child.name), 'Allowed', true, qualifierContext),
+    probe(`DescribeExecution on an execution of ${child.name}`, 'states:DescribeExecution', execution(child, child.name), syncOnly, sync),
+    probe(`StopExecution on an execution of ${child.name}`, 'states:StopExecution', execution(child, child.name), syncOnly, sync),
+    ...['PutTargets', 'PutRule', 'DescribeRule'].map((action) =>
+      probe(`events:${action} on the managed rule`, `events:${action}`, rule(parent, MANAGED_RULE), syncOnly, sync),
+    ),
+
+    // Near misses: names that share a prefix, other accounts and regions, other rules.
+    probe(`StartExecution on ${child.name}2`, 'states:StartExecution', stateMachine(child, `${child.name}2`), 'Denied', false, qualifierContext),
+    probe(`StartExecution on ${child.name}Admin`, 'states:StartExecution', stateMachine(child, `${child.name}Admin`), 'Denied', false, qualifierContext),
+    probe(`StartExecution on ${child.name} in another account`, 'states:StartExecution', stateMachine(elsewhere, child.name), 'Denied', false, qualifierContext),
+    probe(`StartExecution on ${child.name} in another region`, 'states:StartExecution', stateMachine(otherRegion, child.name), 'Denied', false, qualifierContext),
+    probe(`DescribeExecution on an execution of ${child.name}2`, 'states:DescribeExecution', execution(child, `${child.name}2`), 'Denied'),
+    probe(`DescribeExecution on an execution of ${child.name}Admin`, 'states:DescribeExecution', execution(child, `${child.name}Admin`), 'Denied'),
+    probe(`StopExecution on an execution of ${child.name}Admin`, 'states:StopExecution', execution(child, `${child.name}Admin`), 'Denied'),
+    probe(`DescribeExecution on ${child.name} in another account`, 'states:DescribeExecution', execution(elsewhere, child.name), 'Denied'),
+    probe(`DescribeExecution on ${child.name} in another region`, 'states:DescribeExecution', execution(otherRegion, child.name), 'Denied'),
+    probe('events:PutRule on another rule', 'events:PutRule', rule(parent, 'SomeOtherRule'), 'Denied'),
+    probe('events:PutTargets on the managed rule in another region', 'events:PutTargets', rule(parent, MANAGED_RULE, OTHER_REGION), 'Denied'),
+    probe('events:PutTargets on the managed rule in another account', 'events:PutTargets', rule(parent, MANAGED_RULE, parent.region, OTHER_ACCOUNT), 'Denied'),
+
+    // Actions no nested workflow needs.
+    probe(`DeleteStateMachine on ${child.name}`, 'states:DeleteStateMachine', stateMachine(child, child.name), 'Denied'),
+    probe(`StartSyncExecution on ${child.name}`, 'states:StartSyncExecution', stateMachine(child, child.name), 'Denied', false, qualifierContext),
+    probe(`RedriveExecution on an execution of ${child.name}`, 'states:RedriveExecution', execution(child, child.name), 'Denied'),
+    probe(`GetExecutionHistory on an execution of ${child.name}`, 'states:GetExecutionHistory', execution(child, child.name), 'Denied'),
+    probe('events:DeleteRule on the managed rule', 'events:DeleteRule', rule(parent, MANAGED_RULE), 'Denied'),
+    probe('iam:PassRole on a role', 'iam:PassRole', `arn:${parent.partition}:iam::${parent.account}:role/AnyRole`, 'Denied'),
+
+    // Aliases and versions: only the qualifier the parent starts.
+    ...(child.qualifier
+      ? [
+          probe(`StartExecution on ${child.name}:OTHER`, 'states:StartExecution', stateMachine(child, child.name), 'Denied', false, {
+            'states:StateMachineQualifier': 'OTHER',
+          }),
+          probe(`StartExecution on unqualified ${child.name}`, 'states:StartExecution', stateMachine(child, child.name), 'Denied'),
+        ]
+      : []),
+  ];
+}
