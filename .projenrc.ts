@@ -1,4 +1,4 @@
-import { awscdk, javascript } from 'projen';
+import { awscdk, javascript, JsonFile } from 'projen';
 
 const project = new awscdk.AwsCdkConstructLibrary({
   name: 'cdk-nested-workflow-role',
@@ -29,6 +29,10 @@ const project = new awscdk.AwsCdkConstructLibrary({
   keywords: ['cdk', 'awscdk', 'aws-cdk', 'stepfunctions', 'iam'],
   stability: 'experimental',
 
+  eslintOptions: {
+    dirs: ['lib'],
+    devdirs: ['test', 'examples', 'scripts', 'projenrc', '.projenrc.ts'],
+  },
   prettier: true,
   prettierOptions: {
     settings: { singleQuote: true, printWidth: 120, trailingComma: javascript.TrailingComma.ALL },
@@ -76,6 +80,31 @@ project.gitignore.exclude('/lib/**/*.js', '/lib/**/*.d.ts', '/lib/**/*.d.ts.map'
 // Ship compiled JavaScript and declarations only, never the TypeScript sources.
 project.npmignore?.exclude('/lib/**/*.ts', '/examples/', '/docs/', '/scripts/', '/.ci/');
 project.npmignore?.include('/lib/**/*.d.ts');
+
+// examples/ and scripts/ are type-checked and linted like the tests (each folder needs a tsconfig the
+// eslint project service can find).
+for (const dir of ['examples', 'scripts']) {
+  new JsonFile(project, `${dir}/tsconfig.json`, {
+    obj: {
+      extends: '../tsconfig.json',
+      compilerOptions: { noEmit: true, rootDir: '..' },
+      include: ['**/*.ts', '../lib/**/*.ts', '../test/util/**/*.ts'],
+      exclude: ['node_modules'],
+    },
+  });
+  project.testTask.prependExec(`tsc --noEmit -p ${dir}/tsconfig.json`, { name: `Type-check ${dir}` });
+}
+
+const tsNode = (dir: string, file: string) => `ts-node --project ${dir}/tsconfig.json ${dir}/${file}`;
+project.addTask('example', {
+  description: 'Synthesize the example app offline and print the parent role policies',
+  env: { CDK_DISABLE_CLI_TELEMETRY: 'true' },
+  exec: tsNode('examples', 'print-policy.ts'),
+});
+project.addTask('compare', {
+  description: 'Simulate the probes on aws-cdk-lib StepFunctionsStartExecution and on NestedWorkflowRole, side by side',
+  exec: tsNode('scripts', 'compare.ts'),
+});
 
 // jsii's Node 20 end-of-life banner is noise in every build log.
 project.tasks.addEnvironment('JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION', '20');
