@@ -219,14 +219,14 @@ export class NestedWorkflowRole extends Construct implements iam.IGrantable {
     if (differ(region, stack.region)) {
       throw new Error(
         `${this.node.path}: \`child\` ${arn} is in region ${region}, but the parent's stack is in region ${stack.region}. ` +
-          'Step Functions cannot start a state machine in another region: deploy the child in the parent\'s region, or the parent in the child\'s.',
+          "Step Functions cannot start a state machine in another region: deploy the child in the parent's region, or the parent in the child's.",
       );
     }
     if (differ(account, stack.account)) {
       throw new Error(
         `${this.node.path}: \`child\` ${arn} is in account ${account}, but the parent's stack is in account ${stack.account}. ` +
           'Starting a child in another account needs a role in that account for the parent to assume (task `Credentials`), ' +
-          'which this version does not support yet: deploy the child in the parent\'s account.',
+          "which this version does not support yet: deploy the child in the parent's account.",
       );
     }
     if (differ(parts.partition, stack.partition)) {
@@ -269,7 +269,9 @@ export class NestedWorkflowRole extends Construct implements iam.IGrantable {
         `NestedWorkflowRole grants for ${this.children.length} children do not fit IAM's quotas ` +
         `(${INLINE_POLICIES_QUOTA} characters of inline policy per role, ${this.maxManagedPolicies} managed policies of ${MANAGED_POLICY_QUOTA}): ` +
         `the first ${fit} children fit. Split the children across several parent state machines (each with its own NestedWorkflowRole)` +
-        (this.maxManagedPolicies < 20 ? ', or raise the managed policies quota to 20 and set `maxManagedPolicies: 20`.' : '.');
+        (this.maxManagedPolicies < 20
+          ? ', or raise the managed policies quota to 20 and set `maxManagedPolicies: 20`.'
+          : '.');
       return;
     }
     let managed = 0;

@@ -38,7 +38,9 @@ const scenario = (name: string, pattern: Pattern, qualifier?: string): ChildScen
 });
 
 /** Ways to give the parent a child named `name`, with the values the simulator resolves their tokens to. */
-const KINDS: { [kind: string]: (stack: Stack, name: string) => { child: sfn.IStateMachine; env?: Partial<ResolveEnv> } } = {
+const KINDS: {
+  [kind: string]: (stack: Stack, name: string) => { child: sfn.IStateMachine; env?: Partial<ResolveEnv> };
+} = {
   'defined in the stack': (stack, name) => ({ child: inStackChild(stack, 'Child', { stateMachineName: name }) }),
   'defined in the stack without a name': (stack, name) => ({ child: inStackChild(stack, name) }),
   'imported by ARN': (stack, name) => ({ child: importedChild(stack, 'Child', stateMachineArn(name)) }),
@@ -119,9 +121,11 @@ describe('simulated: every call Step Functions makes is Allowed, near misses are
         ),
       ),
     ).toBe('Allowed'); // Sync is granted unqualified: every alias of Sync is its own.
-    expect(verdict(await simulate(policies, { action: 'states:StartExecution', resource: stateMachineArn('Aliased') }, PARENT))).toBe(
-      'Denied',
-    );
+    expect(
+      verdict(
+        await simulate(policies, { action: 'states:StartExecution', resource: stateMachineArn('Aliased') }, PARENT),
+      ),
+    ).toBe('Denied');
   });
 
   test('300 synchronous children spread over managed policies: first, middle and last child fully granted', async () => {
@@ -143,16 +147,22 @@ describe('simulated: every call Step Functions makes is Allowed, near misses are
       });
       expect(await failedProbes(policies, probes)).toEqual([]);
     }
-    expect(verdict(await simulate(policies, { action: 'states:StartExecution', resource: stateMachineArn('Child300') }, PARENT))).toBe(
-      'Denied',
-    );
+    expect(
+      verdict(
+        await simulate(policies, { action: 'states:StartExecution', resource: stateMachineArn('Child300') }, PARENT),
+      ),
+    ).toBe('Denied');
   });
 });
 
 describe('simulated trust policy', () => {
   const parentArn = (name: string, account = ACCOUNT) => stateMachineArn(name, { account });
 
-  async function trust(parentStateMachineName: string | undefined, context: { [key: string]: string }, service = 'states.amazonaws.com') {
+  async function trust(
+    parentStateMachineName: string | undefined,
+    context: { [key: string]: string },
+    service = 'states.amazonaws.com',
+  ) {
     const stack = newStack();
     new NestedWorkflowRole(stack, 'ParentRole', {
       child: importedChild(stack, 'Child', stateMachineArn('Child')),
@@ -173,7 +183,9 @@ describe('simulated trust policy', () => {
   ])(
     'parentStateMachineName %s: %s assuming from %s via %s is %s',
     async (name, sourceAccount, sourceArn, service, expected) => {
-      expect(await trust(name, { 'aws:SourceAccount': sourceAccount, 'aws:SourceArn': sourceArn }, service)).toBe(expected);
+      expect(await trust(name, { 'aws:SourceAccount': sourceAccount, 'aws:SourceArn': sourceArn }, service)).toBe(
+        expected,
+      );
     },
   );
 });

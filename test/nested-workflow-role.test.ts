@@ -46,7 +46,16 @@ function tokenStateMachineArn(arn: any) {
   return {
     'Fn::Join': [
       '',
-      ['arn:', splitPart(1, arn), ':states:', splitPart(3, arn), ':', splitPart(4, arn), ':stateMachine:', splitPart(6, arn)],
+      [
+        'arn:',
+        splitPart(1, arn),
+        ':states:',
+        splitPart(3, arn),
+        ':',
+        splitPart(4, arn),
+        ':stateMachine:',
+        splitPart(6, arn),
+      ],
     ],
   };
 }
@@ -165,7 +174,11 @@ describe('kinds of child', () => {
     const ref = { Ref: 'ChildArn' };
     expect(statements(stack)).toEqual([
       { Action: 'states:StartExecution', Effect: 'Allow', Resource: tokenStateMachineArn(ref) },
-      { Action: ['states:DescribeExecution', 'states:StopExecution'], Effect: 'Allow', Resource: tokenExecutionArn(ref) },
+      {
+        Action: ['states:DescribeExecution', 'states:StopExecution'],
+        Effect: 'Allow',
+        Resource: tokenExecutionArn(ref),
+      },
       eventsStatement(),
     ]);
   });
@@ -189,12 +202,24 @@ describe('kinds of child', () => {
     const arn = (type: string, suffix: string) => ({
       'Fn::Join': [
         '',
-        ['arn:', { Ref: 'AWS::Partition' }, ':states:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:${type}:Child${suffix}`],
+        [
+          'arn:',
+          { Ref: 'AWS::Partition' },
+          ':states:',
+          { Ref: 'AWS::Region' },
+          ':',
+          { Ref: 'AWS::AccountId' },
+          `:${type}:Child${suffix}`,
+        ],
       ],
     });
     expect(statements(stack)).toEqual([
       { Action: 'states:StartExecution', Effect: 'Allow', Resource: arn('stateMachine', '') },
-      { Action: ['states:DescribeExecution', 'states:StopExecution'], Effect: 'Allow', Resource: arn('execution', ':*') },
+      {
+        Action: ['states:DescribeExecution', 'states:StopExecution'],
+        Effect: 'Allow',
+        Resource: arn('execution', ':*'),
+      },
       {
         Action: ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'],
         Effect: 'Allow',
@@ -219,7 +244,10 @@ describe('kinds of child', () => {
   test('a child in another partition keeps its own partition in every ARN', () => {
     const stack = newStack({ props: { env: { account: ACCOUNT, region: 'cn-north-1' } } });
     const arn = stateMachineArn('Child', { partition: 'aws-cn', region: 'cn-north-1' });
-    new NestedWorkflowRole(stack, 'ParentRole', { child: importedChild(stack, 'Child', arn), integrationPattern: RUN_JOB });
+    new NestedWorkflowRole(stack, 'ParentRole', {
+      child: importedChild(stack, 'Child', arn),
+      integrationPattern: RUN_JOB,
+    });
     const [start, executions] = statements(stack);
     expect(start.Resource).toEqual(arn);
     expect(executions.Resource).toEqual(`arn:aws-cn:states:cn-north-1:${ACCOUNT}:execution:Child:*`);
@@ -339,7 +367,10 @@ describe('the role', () => {
               StringEquals: { 'aws:SourceAccount': ACCOUNT },
               ArnLike: {
                 'aws:SourceArn': {
-                  'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:states:${REGION}:${ACCOUNT}:stateMachine:Parent`]],
+                  'Fn::Join': [
+                    '',
+                    ['arn:', { Ref: 'AWS::Partition' }, `:states:${REGION}:${ACCOUNT}:stateMachine:Parent`],
+                  ],
                 },
               },
             },
@@ -383,7 +414,9 @@ describe('the role', () => {
     const stack = newStack();
     const parentRole = new NestedWorkflowRole(stack, 'ParentRole');
     for (let i = 0; i < 300; i++) {
-      parentRole.addChild(importedChild(stack, `Child${i}`, stateMachineArn(`Child${i}`)), { integrationPattern: RUN_JOB });
+      parentRole.addChild(importedChild(stack, `Child${i}`, stateMachineArn(`Child${i}`)), {
+        integrationPattern: RUN_JOB,
+      });
     }
     new sfn.StateMachine(stack, 'Parent', {
       role: parentRole.role,
@@ -402,7 +435,9 @@ describe('the role', () => {
       child: inStackChild(stack, 'Child'),
       integrationPattern: RUN_JOB,
     });
-    parentRole.addChild(importedChild(stack, 'Alias', `${stateMachineArn('Other')}:PROD`), { integrationPattern: RUN_JOB });
+    parentRole.addChild(importedChild(stack, 'Alias', `${stateMachineArn('Other')}:PROD`), {
+      integrationPattern: RUN_JOB,
+    });
     const text = JSON.stringify(policyDocuments(Template.fromStack(stack)));
     expect(text).not.toMatch(/"Resource":"\*"/);
     expect(text).not.toMatch(/"Action":\[?[^\]]*\*/);
@@ -421,7 +456,10 @@ describe('bad input is refused at synthesis, with the fix', () => {
     ['too many parts', `${stateMachineArn('Child')}:PROD:extra`, /no more than 8/],
   ])('%s as child', (_what, arn, message) => {
     const stack = newStack();
-    const child = { ...importedChild(stack, 'Child', stateMachineArn('Placeholder')), stateMachineArn: arn } as sfn.IStateMachine;
+    const child = {
+      ...importedChild(stack, 'Child', stateMachineArn('Placeholder')),
+      stateMachineArn: arn,
+    } as sfn.IStateMachine;
     expect(() => new NestedWorkflowRole(stack, 'ParentRole', { child })).toThrow(message);
     expect(() => new NestedWorkflowRole(stack, 'ParentRole2', { child })).toThrow(
       /ParentRole2: `child` must be a state machine ARN \(arn:<partition>:states:<region>:<account>:stateMachine:<name>\[:<alias or version>\]\), got: /,
@@ -455,14 +493,20 @@ describe('bad input is refused at synthesis, with the fix', () => {
 
   test('a child in another stack of another region is refused by its environment', () => {
     const stack = newStack();
-    const childStack = new Stack(stack.node.scope as any, 'ChildStack', { env: { account: ACCOUNT, region: OTHER_REGION } });
+    const childStack = new Stack(stack.node.scope as any, 'ChildStack', {
+      env: { account: ACCOUNT, region: OTHER_REGION },
+    });
     const child = inStackChild(childStack, 'Child');
     expect(() => new NestedWorkflowRole(stack, 'ParentRole', { child })).toThrow(/is in region eu-west-1/);
   });
 
   test('checks that need a resolved value are skipped for tokens', () => {
     const stack = newStack({ agnostic: true });
-    const child = importedChild(stack, 'Child', stateMachineArn('Child', { region: OTHER_REGION, account: OTHER_ACCOUNT }));
+    const child = importedChild(
+      stack,
+      'Child',
+      stateMachineArn('Child', { region: OTHER_REGION, account: OTHER_ACCOUNT }),
+    );
     expect(() => new NestedWorkflowRole(stack, 'ParentRole', { child })).not.toThrow();
   });
 
@@ -491,7 +535,9 @@ describe('bad input is refused at synthesis, with the fix', () => {
             child: importedChild(stack, 'Child', stateMachineArn('Child')),
             parentStateMachineName: name,
           }),
-      ).toThrow(`\`parentStateMachineName\` must be a state machine name (1-80 letters, digits, "-" or "_"), got: ${name}`);
+      ).toThrow(
+        `\`parentStateMachineName\` must be a state machine name (1-80 letters, digits, "-" or "_"), got: ${name}`,
+      );
     },
   );
 

@@ -139,6 +139,8 @@ describe('IAM quotas', () => {
   test('maxManagedPolicies: 0 keeps every grant inline or fails', () => {
     const stack = newStack();
     syncChildren(new NestedWorkflowRole(stack, 'ParentRole', { maxManagedPolicies: 0 }), 300);
-    expect(() => Template.fromStack(stack)).toThrow(/0 managed policies of 6144\): the first \d+ children fit\.[^\n]* set `maxManagedPolicies: 20`/);
+    expect(() => Template.fromStack(stack)).toThrow(
+      /0 managed policies of 6144\): the first \d+ children fit\.[^\n]* set `maxManagedPolicies: 20`/,
+    );
   });
 });

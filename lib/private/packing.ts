@@ -24,7 +24,9 @@ const DOCUMENT_OVERHEAD = JSON.stringify({ Version: '2012-10-17', Statement: [] 
 
 /** Size of a statement with no resource, plus the comma that separates it from the previous one. */
 function statementOverhead(group: StatementGroup): number {
-  return JSON.stringify({ Action: group.actions, Condition: group.conditions, Effect: 'Allow', Resource: [] }).length + 1;
+  return (
+    JSON.stringify({ Action: group.actions, Condition: group.conditions, Effect: 'Allow', Resource: [] }).length + 1
+  );
 }
 
 /** A quoted resource in a list, with its comma. */

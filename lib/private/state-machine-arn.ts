@@ -1,6 +1,6 @@
 import { Aws, Fn, Stack, Token } from 'aws-cdk-lib';
-import { RegionInfo } from 'aws-cdk-lib/region-info';
 import { CfnStateMachine, IStateMachine } from 'aws-cdk-lib/aws-stepfunctions';
+import { RegionInfo } from 'aws-cdk-lib/region-info';
 
 /**
  * The parts of a state machine ARN `arn:<partition>:states:<region>:<account>:stateMachine:<name>[:<qualifier>]`.
@@ -79,7 +79,10 @@ export function parseStateMachineArn(arn: string, what: string): StateMachineArn
 export function stateMachineParts(child: IStateMachine, what: string): StateMachineArnParts {
   const cfn = child.node.defaultChild;
   if (cfn instanceof CfnStateMachine) {
-    const name = cfn.stateMachineName !== undefined && !Token.isUnresolved(cfn.stateMachineName) ? cfn.stateMachineName : cfn.attrName;
+    const name =
+      cfn.stateMachineName !== undefined && !Token.isUnresolved(cfn.stateMachineName)
+        ? cfn.stateMachineName
+        : cfn.attrName;
     return withKnownPartition({
       partition: Stack.of(cfn).partition,
       region: child.env.region,

@@ -11,13 +11,28 @@ export const PARTITION = 'aws';
 
 /** A literal state machine ARN in the test account and region, built without an `arn:aws` literal in the code. */
 export function stateMachineArn(name: string, opts: { account?: string; region?: string; partition?: string } = {}) {
-  return ['arn', opts.partition ?? PARTITION, 'states', opts.region ?? REGION, opts.account ?? ACCOUNT, 'stateMachine', name].join(
-    ':',
-  );
+  return [
+    'arn',
+    opts.partition ?? PARTITION,
+    'states',
+    opts.region ?? REGION,
+    opts.account ?? ACCOUNT,
+    'stateMachine',
+    name,
+  ].join(':');
 }
 
 export function executionArn(name: string, execution: string, opts: { account?: string; region?: string } = {}) {
-  return ['arn', PARTITION, 'states', opts.region ?? REGION, opts.account ?? ACCOUNT, 'execution', name, execution].join(':');
+  return [
+    'arn',
+    PARTITION,
+    'states',
+    opts.region ?? REGION,
+    opts.account ?? ACCOUNT,
+    'execution',
+    name,
+    execution,
+  ].join(':');
 }
 
 export function ruleArn(name: string, opts: { account?: string; region?: string } = {}) {
@@ -29,11 +44,19 @@ export const MANAGED_RULE = 'StepFunctionsGetEventsForStepFunctionsExecutionRule
 /** A stack in a known environment (or environment-agnostic with `agnostic: true`). */
 export function newStack(opts: { agnostic?: boolean; props?: StackProps } = {}): Stack {
   const app = new App({ context: { 'aws:cdk:disable-creation-stack-traces': true } });
-  return new Stack(app, 'Stack', opts.agnostic ? opts.props : { env: { account: ACCOUNT, region: REGION }, ...opts.props });
+  return new Stack(
+    app,
+    'Stack',
+    opts.agnostic ? opts.props : { env: { account: ACCOUNT, region: REGION }, ...opts.props },
+  );
 }
 
 /** A trivial state machine defined in the stack. */
-export function inStackChild(scope: Construct, id: string, props: Partial<sfn.StateMachineProps> = {}): sfn.StateMachine {
+export function inStackChild(
+  scope: Construct,
+  id: string,
+  props: Partial<sfn.StateMachineProps> = {},
+): sfn.StateMachine {
   return new sfn.StateMachine(scope, id, {
     definitionBody: sfn.DefinitionBody.fromChainable(new sfn.Pass(scope, `${id}Pass`)),
     ...props,

@@ -64,42 +64,163 @@ export function probesFor(child: ChildScenario, parent: ParentEnv): ProbeCase[] 
 
   return [
     // What Step Functions calls.
-    probe(`StartExecution on ${start}`, 'states:StartExecution', stateMachine(child, child.name), 'Allowed', true, qualifierContext),
-    probe(`DescribeExecution on an execution of ${child.name}`, 'states:DescribeExecution', execution(child, child.name), syncOnly, sync),
-    probe(`StopExecution on an execution of ${child.name}`, 'states:StopExecution', execution(child, child.name), syncOnly, sync),
+    probe(
+      `StartExecution on ${start}`,
+      'states:StartExecution',
+      stateMachine(child, child.name),
+      'Allowed',
+      true,
+      qualifierContext,
+    ),
+    probe(
+      `DescribeExecution on an execution of ${child.name}`,
+      'states:DescribeExecution',
+      execution(child, child.name),
+      syncOnly,
+      sync,
+    ),
+    probe(
+      `StopExecution on an execution of ${child.name}`,
+      'states:StopExecution',
+      execution(child, child.name),
+      syncOnly,
+      sync,
+    ),
     ...['PutTargets', 'PutRule', 'DescribeRule'].map((action) =>
       probe(`events:${action} on the managed rule`, `events:${action}`, rule(parent, MANAGED_RULE), syncOnly, sync),
     ),
 
     // Near misses: names that share a prefix, other accounts and regions, other rules.
-    probe(`StartExecution on ${child.name}2`, 'states:StartExecution', stateMachine(child, `${child.name}2`), 'Denied', false, qualifierContext),
-    probe(`StartExecution on ${child.name}Admin`, 'states:StartExecution', stateMachine(child, `${child.name}Admin`), 'Denied', false, qualifierContext),
-    probe(`StartExecution on ${child.name} in another account`, 'states:StartExecution', stateMachine(elsewhere, child.name), 'Denied', false, qualifierContext),
-    probe(`StartExecution on ${child.name} in another region`, 'states:StartExecution', stateMachine(otherRegion, child.name), 'Denied', false, qualifierContext),
-    probe(`DescribeExecution on an execution of ${child.name}2`, 'states:DescribeExecution', execution(child, `${child.name}2`), 'Denied'),
-    probe(`DescribeExecution on an execution of ${child.name}Admin`, 'states:DescribeExecution', execution(child, `${child.name}Admin`), 'Denied'),
-    probe(`StopExecution on an execution of ${child.name}Admin`, 'states:StopExecution', execution(child, `${child.name}Admin`), 'Denied'),
-    probe(`DescribeExecution on ${child.name} in another account`, 'states:DescribeExecution', execution(elsewhere, child.name), 'Denied'),
-    probe(`DescribeExecution on ${child.name} in another region`, 'states:DescribeExecution', execution(otherRegion, child.name), 'Denied'),
+    probe(
+      `StartExecution on ${child.name}2`,
+      'states:StartExecution',
+      stateMachine(child, `${child.name}2`),
+      'Denied',
+      false,
+      qualifierContext,
+    ),
+    probe(
+      `StartExecution on ${child.name}Admin`,
+      'states:StartExecution',
+      stateMachine(child, `${child.name}Admin`),
+      'Denied',
+      false,
+      qualifierContext,
+    ),
+    probe(
+      `StartExecution on ${child.name} in another account`,
+      'states:StartExecution',
+      stateMachine(elsewhere, child.name),
+      'Denied',
+      false,
+      qualifierContext,
+    ),
+    probe(
+      `StartExecution on ${child.name} in another region`,
+      'states:StartExecution',
+      stateMachine(otherRegion, child.name),
+      'Denied',
+      false,
+      qualifierContext,
+    ),
+    probe(
+      `DescribeExecution on an execution of ${child.name}2`,
+      'states:DescribeExecution',
+      execution(child, `${child.name}2`),
+      'Denied',
+    ),
+    probe(
+      `DescribeExecution on an execution of ${child.name}Admin`,
+      'states:DescribeExecution',
+      execution(child, `${child.name}Admin`),
+      'Denied',
+    ),
+    probe(
+      `StopExecution on an execution of ${child.name}Admin`,
+      'states:StopExecution',
+      execution(child, `${child.name}Admin`),
+      'Denied',
+    ),
+    probe(
+      `DescribeExecution on ${child.name} in another account`,
+      'states:DescribeExecution',
+      execution(elsewhere, child.name),
+      'Denied',
+    ),
+    probe(
+      `DescribeExecution on ${child.name} in another region`,
+      'states:DescribeExecution',
+      execution(otherRegion, child.name),
+      'Denied',
+    ),
     probe('events:PutRule on another rule', 'events:PutRule', rule(parent, 'SomeOtherRule'), 'Denied'),
-    probe('events:PutTargets on the managed rule in another region', 'events:PutTargets', rule(parent, MANAGED_RULE, OTHER_REGION), 'Denied'),
-    probe('events:PutTargets on the managed rule in another account', 'events:PutTargets', rule(parent, MANAGED_RULE, parent.region, OTHER_ACCOUNT), 'Denied'),
+    probe(
+      'events:PutTargets on the managed rule in another region',
+      'events:PutTargets',
+      rule(parent, MANAGED_RULE, OTHER_REGION),
+      'Denied',
+    ),
+    probe(
+      'events:PutTargets on the managed rule in another account',
+      'events:PutTargets',
+      rule(parent, MANAGED_RULE, parent.region, OTHER_ACCOUNT),
+      'Denied',
+    ),
 
     // Actions no nested workflow needs.
-    probe(`DeleteStateMachine on ${child.name}`, 'states:DeleteStateMachine', stateMachine(child, child.name), 'Denied'),
-    probe(`StartSyncExecution on ${child.name}`, 'states:StartSyncExecution', stateMachine(child, child.name), 'Denied', false, qualifierContext),
-    probe(`RedriveExecution on an execution of ${child.name}`, 'states:RedriveExecution', execution(child, child.name), 'Denied'),
-    probe(`GetExecutionHistory on an execution of ${child.name}`, 'states:GetExecutionHistory', execution(child, child.name), 'Denied'),
+    probe(
+      `DeleteStateMachine on ${child.name}`,
+      'states:DeleteStateMachine',
+      stateMachine(child, child.name),
+      'Denied',
+    ),
+    probe(
+      `StartSyncExecution on ${child.name}`,
+      'states:StartSyncExecution',
+      stateMachine(child, child.name),
+      'Denied',
+      false,
+      qualifierContext,
+    ),
+    probe(
+      `RedriveExecution on an execution of ${child.name}`,
+      'states:RedriveExecution',
+      execution(child, child.name),
+      'Denied',
+    ),
+    probe(
+      `GetExecutionHistory on an execution of ${child.name}`,
+      'states:GetExecutionHistory',
+      execution(child, child.name),
+      'Denied',
+    ),
     probe('events:DeleteRule on the managed rule', 'events:DeleteRule', rule(parent, MANAGED_RULE), 'Denied'),
-    probe('iam:PassRole on a role', 'iam:PassRole', `arn:${parent.partition}:iam::${parent.account}:role/AnyRole`, 'Denied'),
+    probe(
+      'iam:PassRole on a role',
+      'iam:PassRole',
+      `arn:${parent.partition}:iam::${parent.account}:role/AnyRole`,
+      'Denied',
+    ),
 
     // Aliases and versions: only the qualifier the parent starts.
     ...(child.qualifier
       ? [
-          probe(`StartExecution on ${child.name}:OTHER`, 'states:StartExecution', stateMachine(child, child.name), 'Denied', false, {
-            'states:StateMachineQualifier': 'OTHER',
-          }),
-          probe(`StartExecution on unqualified ${child.name}`, 'states:StartExecution', stateMachine(child, child.name), 'Denied'),
+          probe(
+            `StartExecution on ${child.name}:OTHER`,
+            'states:StartExecution',
+            stateMachine(child, child.name),
+            'Denied',
+            false,
+            {
+              'states:StateMachineQualifier': 'OTHER',
+            },
+          ),
+          probe(
+            `StartExecution on unqualified ${child.name}`,
+            'states:StartExecution',
+            stateMachine(child, child.name),
+            'Denied',
+          ),
         ]
       : []),
   ];

@@ -1,0 +1,120 @@
+import * as path from 'path';
+import { App, AppProps, Aws, Stack } from 'aws-cdk-lib';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { NestedWorkflowRole } from '../lib';
+
+/** The example app, its one stack, and the parent role whose policies the example prints. */
+export interface ExampleApp {
+  readonly app: App;
+  readonly stack: Stack;
+  readonly parentRole: NestedWorkflowRole;
+}
+
+/** A child state machine that does nothing but succeed. */
+function child(stack: Stack, id: string, stateMachineName: string): sfn.StateMachine {
+  return new sfn.StateMachine(stack, id, {
+    stateMachineName,
+    definitionBody: sfn.DefinitionBody.fromChainable(
+      new sfn.Pass(stack, `${id}Pass`).next(new sfn.Succeed(stack, `${id}Done`)),
+    ),
+  });
+}
+
+/** `arn:<partition>:states:::states:<api>`: the partition comes from the `${Partition}` substitution. */
+function resource(api: string): string {
+  return `arn:\${Partition}:states:::states:${api}`;
+}
+
+/**
+ * The parent's definition in Amazon States Language: three Task states in sequence, one per integration pattern.
+ * `${...}` are definition substitutions, replaced by CloudFormation at deploy time.
+ */
+const PARENT_DEFINITION = {
+  Comment: 'Starts three child state machines, one per integration pattern',
+  StartAt: 'RunSyncChild',
+  States: {
+    RunSyncChild: {
+      Type: 'Task',
+      Comment: 'RUN_JOB: start the child and wait for its execution to complete',
+      Resource: resource('startExecution.sync:2'),
+      Parameters: {
+        StateMachineArn: '${SyncChildArn}',
+        Input: { 'AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$': '$$.Execution.Id', 'input.$': '$' },
+      },
+      ResultPath: '$.sync',
+      Next: 'StartAsyncChild',
+    },
+    StartAsyncChild: {
+      Type: 'Task',
+      Comment: 'REQUEST_RESPONSE: start the child and move on',
+      Resource: resource('startExecution'),
+      Parameters: {
+        StateMachineArn: '${AsyncChildArn}',
+        Input: { 'AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$': '$$.Execution.Id' },
+      },
+      ResultPath: '$.async',
+      Next: 'CallbackChild',
+    },
+    CallbackChild: {
+      Type: 'Task',
+      Comment: 'WAIT_FOR_TASK_TOKEN: start the child and wait until the token is sent back',
+      Resource: resource('startExecution.waitForTaskToken'),
+      Parameters: {
+        StateMachineArn: '${CallbackChildArn}',
+        Input: { 'AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$': '$$.Execution.Id', 'TaskToken.$': '$$.Task.Token' },
+      },
+      TimeoutSeconds: 3600,
+      ResultPath: '$.callback',
+      End: true,
+    },
+  },
+};
+
+/**
+ * Builds the example: an environment-agnostic stack with three child state machines (one per integration pattern)
+ * and a parent state machine that starts them with a `NestedWorkflowRole`.
+ *
+ * @param props app props (e.g. `outdir`); the context always disables creation stack traces
+ */
+export function buildExampleApp(props: AppProps = {}): ExampleApp {
+  const app = new App({
+    ...props,
+    context: { ...props.context, 'aws:cdk:disable-creation-stack-traces': true },
+  });
+  const stack = new Stack(app, 'NestedWorkflowExample');
+
+  const syncChild = child(stack, 'SyncChild', 'ExampleSyncChild');
+  const asyncChild = child(stack, 'AsyncChild', 'ExampleAsyncChild');
+  const callbackChild = child(stack, 'CallbackChild', 'ExampleCallbackChild');
+
+  const parentRole = new NestedWorkflowRole(stack, 'ParentRole', {
+    child: syncChild,
+    integrationPattern: sfn.IntegrationPattern.RUN_JOB,
+  });
+  parentRole.addChild(asyncChild, { integrationPattern: sfn.IntegrationPattern.REQUEST_RESPONSE });
+  parentRole.addChild(callbackChild, { integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN });
+
+  new sfn.StateMachine(stack, 'Parent', {
+    role: parentRole.role,
+    definitionBody: sfn.DefinitionBody.fromString(JSON.stringify(PARENT_DEFINITION, undefined, 2)),
+    definitionSubstitutions: {
+      Partition: Aws.PARTITION,
+      SyncChildArn: syncChild.stateMachineArn,
+      AsyncChildArn: asyncChild.stateMachineArn,
+      CallbackChildArn: callbackChild.stateMachineArn,
+    },
+  });
+
+  return { app, stack, parentRole };
+}
+
+/** `ts-node examples/app.ts` (or `cdk synth --app 'npx ts-node examples/app.ts'`): synthesizes the example. */
+export function main(): void {
+  const outdir = process.env.CDK_OUTDIR ?? path.join(__dirname, '..', 'cdk.out');
+  const assembly = buildExampleApp({ outdir }).app.synth();
+  process.stdout.write(`Synthesized ${assembly.stacks.map((s) => s.stackName).join(', ')} to ${assembly.directory}\n`);
+}
+
+if (require.main === module) {
+  main();
+}
