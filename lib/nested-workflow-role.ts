@@ -229,12 +229,6 @@ export class NestedWorkflowRole extends Construct implements iam.IGrantable {
           "which this version does not support yet: deploy the child in the parent's account.",
       );
     }
-    if (differ(parts.partition, stack.partition)) {
-      throw new Error(
-        `${this.node.path}: \`child\` ${arn} is in partition ${parts.partition}, but the parent's stack is in partition ${stack.partition}. ` +
-          'A state machine can only start state machines of its own partition.',
-      );
-    }
     const pattern = options.integrationPattern ?? sfn.IntegrationPattern.REQUEST_RESPONSE;
     return { child, arn, parts, needs: needsFor(pattern) };
   }

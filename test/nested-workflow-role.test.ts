@@ -454,6 +454,12 @@ describe('bad input is refused at synthesis, with the fix', () => {
     ['a wildcard name', stateMachineArn('Child*'), /check: name/],
     ['a bad account', stateMachineArn('Child', { account: '1234' }), /12-digit account/],
     ['too many parts', `${stateMachineArn('Child')}:PROD:extra`, /no more than 8/],
+    [
+      "a partition that is not its region's",
+      stateMachineArn('Child', { partition: 'aws-cn' }),
+      /partition of region us-east-1 \(aws\)/,
+    ],
+    ['a token with too few parts', `${Fn.importValue('Name')}:stateMachine`, /must be a state machine ARN/],
   ])('%s as child', (_what, arn, message) => {
     const stack = newStack();
     const child = {

@@ -112,11 +112,6 @@ export class NestedWorkflowGrants {
     this.managedRule ||= needs.managedRule;
   }
 
-  /** True when no child has been added. */
-  public get isEmpty(): boolean {
-    return this.starts.size === 0 && this.executions.size === 0;
-  }
-
   /**
    * One statement per kind of grant: StartExecution on unqualified children; StartExecution per set of qualifiers
    * (never a cross product that would let one child's alias through for another); Describe/Stop on executions;

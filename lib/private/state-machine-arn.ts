@@ -62,6 +62,10 @@ export function parseStateMachineArn(arn: string, what: string): StateMachineArn
   if (resource !== 'stateMachine') problems.push('resource type "stateMachine"');
   check(name, NAME, 'name');
   if (qualifier !== undefined) check(qualifier, NAME, 'alias or version');
+  const regionPartition = region && !Token.isUnresolved(region) ? RegionInfo.get(region).partition : undefined;
+  if (regionPartition && partition && !Token.isUnresolved(partition) && partition !== regionPartition) {
+    problems.push(`partition of region ${region} (${regionPartition})`);
+  }
   if (problems.length > 0) {
     throw new Error(
       `${what} must be a state machine ARN (${EXPECTED}), got: ${arn} (check: ${problems.join(', ')}). ` +
