@@ -116,10 +116,8 @@ describe('aws-cdk-lib StepFunctionsStartExecution vs NestedWorkflowRole, simulat
       ['DescribeExecution on an execution of Worker', 'StopExecution on an execution of Worker'].sort(),
     );
     expect(over('cross-account', 'awsCdkLib')).toEqual([]);
-    // The probe table's "in another account" near misses use the child's own account here: they are left out.
-    expect(r.skipped.map((s) => s.probe.label).sort()).toEqual(
-      ['DescribeExecution on Worker in another account', 'StartExecution on Worker in another account'].sort(),
-    );
+    // The probe table's near misses never coincide with a needed call, even for a child in another account.
+    expect(r.skipped).toEqual([]);
   });
 
   test('policy size is counted without white space, over every document attached to the role', () => {

@@ -50,8 +50,9 @@ export function probesFor(child: ChildScenario, parent: ParentEnv): ProbeCase[] 
   const sync = child.pattern === 'RUN_JOB';
   const qualifierContext = child.qualifier ? { 'states:StateMachineQualifier': child.qualifier } : undefined;
   const start = child.qualifier ? `${child.name}:${child.qualifier}` : child.name;
-  const elsewhere = { ...child, account: OTHER_ACCOUNT };
-  const otherRegion = { ...child, region: OTHER_REGION };
+  // Near misses must differ from the child's own account and region, whatever they are.
+  const elsewhere = { ...child, account: child.account === OTHER_ACCOUNT ? '888888888888' : OTHER_ACCOUNT };
+  const otherRegion = { ...child, region: child.region === OTHER_REGION ? 'ap-south-1' : OTHER_REGION };
   const probe = (
     label: string,
     action: string,
@@ -157,13 +158,13 @@ export function probesFor(child: ChildScenario, parent: ParentEnv): ProbeCase[] 
     probe(
       'events:PutTargets on the managed rule in another region',
       'events:PutTargets',
-      rule(parent, MANAGED_RULE, OTHER_REGION),
+      rule(parent, MANAGED_RULE, parent.region === OTHER_REGION ? 'ap-south-1' : OTHER_REGION),
       'Denied',
     ),
     probe(
       'events:PutTargets on the managed rule in another account',
       'events:PutTargets',
-      rule(parent, MANAGED_RULE, parent.region, OTHER_ACCOUNT),
+      rule(parent, MANAGED_RULE, parent.region, parent.account === OTHER_ACCOUNT ? '888888888888' : OTHER_ACCOUNT),
       'Denied',
     ),
 
