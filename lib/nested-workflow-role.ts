@@ -1,41 +1,65 @@
-import { ArnFormat, Aspects, IAspect, Stack, Token } from 'aws-cdk-lib';
+import { ArnFormat, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
-import { Construct, IConstruct } from 'constructs';
-import {
-  ChildNeeds,
-  ChildStateMachine,
-  MANAGED_RULE_NAME,
-  NestedWorkflowGrants,
-  needsFor,
-  SizedResource,
-} from './private/grants';
-import {
-  INLINE_POLICIES_QUOTA,
-  MANAGED_POLICIES_PER_ROLE,
-  MANAGED_POLICY_QUOTA,
-  PackedDocument,
-  packStatements,
-} from './private/packing';
-import { StateMachineArnParts, stateMachineParts } from './private/state-machine-arn';
+import { Construct } from 'constructs';
+import { checkChild, checkMaxManagedPolicies, ChildPolicies } from './private/child-role';
 
 /**
- * How the parent starts one child state machine.
+ * How a child state machine is started, for the role that starts it.
  */
-export interface NestedWorkflowChildOptions {
+export interface NestedWorkflowChildBaseOptions {
   /**
    * The integration pattern of the parent's task that starts the child.
    *
    * - `REQUEST_RESPONSE` (`arn:<partition>:states:::states:startExecution`): `states:StartExecution` on the child.
    * - `RUN_JOB` (`...:startExecution.sync` and `.sync:2`): also `states:DescribeExecution` and
    *   `states:StopExecution` on the child's executions, and `events:PutTargets`, `events:PutRule`,
-   *   `events:DescribeRule` on the rule `StepFunctionsGetEventsForStepFunctionsExecutionRule`.
+   *   `events:DescribeRule` on the rule `StepFunctionsGetEventsForStepFunctionsExecutionRule`. For an Express child,
+   *   `RUN_JOB` means the `arn:<partition>:states:::aws-sdk:sfn:startSyncExecution` task: only
+   *   `states:StartSyncExecution` on the child.
    * - `WAIT_FOR_TASK_TOKEN` (`...:startExecution.waitForTaskToken`): `states:StartExecution` on the child.
    *
    * @default sfn.IntegrationPattern.REQUEST_RESPONSE - only `states:StartExecution` is granted
    * @see https://docs.aws.amazon.com/step-functions/latest/dg/stepfunctions-iam.html
    */
   readonly integrationPattern?: sfn.IntegrationPattern;
+
+  /**
+   * The type of the child, for a child imported by ARN or name (a state machine defined in the app is read).
+   *
+   * @default - the type of a state machine defined in the app; STANDARD for an imported one
+   */
+  readonly stateMachineType?: sfn.StateMachineType;
+
+  /**
+   * The customer managed KMS key the child is encrypted with.
+   *
+   * AWS documents that callers of `DescribeExecution` and `StartSyncExecution` on such a state machine need
+   * `kms:Decrypt` on its key: for `RUN_JOB` (and Express `startSyncExecution`) the role gets `kms:Decrypt` on this key
+   * only, with the condition `kms:EncryptionContext:aws:states:stateMachineArn` = the child's ARN.
+   *
+   * @default - the child uses an AWS owned key: no KMS grant
+   * @see https://docs.aws.amazon.com/step-functions/latest/dg/encryption-at-rest.html
+   */
+  readonly encryptionKey?: kms.IKey;
+}
+
+/**
+ * How the parent starts one child state machine.
+ */
+export interface NestedWorkflowChildOptions extends NestedWorkflowChildBaseOptions {
+  /**
+   * The role the parent assumes to start the child (the task's `Credentials`), for a child in another account.
+   *
+   * The parent's role then gets only `sts:AssumeRole` on that role; the child's grants belong to that role (see
+   * `NestedWorkflowTargetRole`). A role chosen at run time (`TaskRole.fromRoleArnJsonPath`) is refused: it cannot be
+   * scoped.
+   *
+   * @default - the parent's own role starts the child, which must then be in the parent's account
+   * @see https://docs.aws.amazon.com/step-functions/latest/dg/concepts-access-cross-acct-resources.html
+   */
+  readonly credentials?: sfn.Credentials;
 }
 
 /**
@@ -104,13 +128,6 @@ export interface NestedWorkflowRoleProps extends NestedWorkflowChildOptions {
   readonly maxManagedPolicies?: number;
 }
 
-interface ChildRecord {
-  readonly child: sfn.IStateMachine;
-  readonly arn: string;
-  readonly parts: StateMachineArnParts;
-  readonly needs: ChildNeeds;
-}
-
 /**
  * An IAM role for a parent Step Functions state machine that starts child state machines (nested workflows),
  * granting exactly what Step Functions calls on the parent's behalf for each child and integration pattern.
@@ -132,23 +149,14 @@ export class NestedWorkflowRole extends Construct implements iam.IGrantable {
   /** The principal to grant further permissions to (the role). */
   public readonly grantPrincipal: iam.IPrincipal;
 
-  private readonly children: ChildRecord[] = [];
-  private readonly maxManagedPolicies: number;
-  private readonly concreteRole: iam.Role;
-  private packingError?: string;
-  private attached = false;
+  private readonly policies: ChildPolicies;
 
   constructor(scope: Construct, id: string, props: NestedWorkflowRoleProps = {}) {
     super(scope, id);
     const stack = Stack.of(this);
 
     // Validate everything before creating anything.
-    this.maxManagedPolicies = props.maxManagedPolicies ?? MANAGED_POLICIES_PER_ROLE;
-    if (!Number.isInteger(this.maxManagedPolicies) || this.maxManagedPolicies < 0 || this.maxManagedPolicies > 20) {
-      throw new Error(
-        `${this.node.path}: \`maxManagedPolicies\` must be an integer from 0 to 20 (IAM's quota per role), got: ${props.maxManagedPolicies}`,
-      );
-    }
+    const maxManagedPolicies = checkMaxManagedPolicies(this, props.maxManagedPolicies);
     const name = props.parentStateMachineName;
     if (name !== undefined && !Token.isUnresolved(name) && !/^[A-Za-z0-9_-]{1,80}$/.test(name)) {
       throw new Error(
@@ -162,7 +170,7 @@ export class NestedWorkflowRole extends Construct implements iam.IGrantable {
           'Pass `child` too, or give the pattern to `addChild(child, { integrationPattern })`.',
       );
     }
-    const first = props.child ? this.checkChild(props.child, props) : undefined;
+    const first = props.child ? checkChild(this, props.child, props, 'parent') : undefined;
 
     const sourceArn = stack.formatArn({
       service: 'states',
@@ -170,7 +178,7 @@ export class NestedWorkflowRole extends Construct implements iam.IGrantable {
       resourceName: name ?? '*',
       arnFormat: ArnFormat.COLON_RESOURCE_NAME,
     });
-    this.concreteRole = new iam.Role(this, 'Resource', {
+    const role = new iam.Role(this, 'Resource', {
       assumedBy: new iam.ServicePrincipal('states.amazonaws.com', {
         conditions: {
           StringEquals: { 'aws:SourceAccount': stack.account },
@@ -182,19 +190,10 @@ export class NestedWorkflowRole extends Construct implements iam.IGrantable {
       description: props.description,
       permissionsBoundary: props.permissionsBoundary,
     });
-    this.role = this.concreteRole;
-    this.grantPrincipal = this.concreteRole;
-
-    if (first) this.children.push(first);
-
-    this.node.addValidation({ validate: () => this.validate() });
-    const self = this;
-    const attachPolicies: IAspect = {
-      visit(node: IConstruct) {
-        if (node === self) self.attachPolicies();
-      },
-    };
-    Aspects.of(this).add(attachPolicies);
+    this.role = role;
+    this.grantPrincipal = role;
+    this.policies = new ChildPolicies(this, role, maxManagedPolicies);
+    if (first) this.policies.add(first);
   }
 
   /**
@@ -206,141 +205,6 @@ export class NestedWorkflowRole extends Construct implements iam.IGrantable {
    * @param options how the parent starts it
    */
   public addChild(child: sfn.IStateMachine, options: NestedWorkflowChildOptions = {}): void {
-    this.children.push(this.checkChild(child, options));
+    this.policies.add(checkChild(this, child, options, 'parent'));
   }
-
-  /** Validates a child and works out what it needs, without changing any state. */
-  private checkChild(child: sfn.IStateMachine, options: NestedWorkflowChildOptions): ChildRecord {
-    const arn = child.stateMachineArn;
-    const parts = stateMachineParts(child, `${this.node.path}: \`child\``);
-    const stack = Stack.of(this);
-    const region = Token.isUnresolved(parts.region) ? child.env.region : parts.region;
-    const account = Token.isUnresolved(parts.account) ? child.env.account : parts.account;
-    if (differ(region, stack.region)) {
-      throw new Error(
-        `${this.node.path}: \`child\` ${arn} is in region ${region}, but the parent's stack is in region ${stack.region}. ` +
-          "Step Functions cannot start a state machine in another region: deploy the child in the parent's region, or the parent in the child's.",
-      );
-    }
-    if (differ(account, stack.account)) {
-      throw new Error(
-        `${this.node.path}: \`child\` ${arn} is in account ${account}, but the parent's stack is in account ${stack.account}. ` +
-          'Starting a child in another account needs a role in that account for the parent to assume (task `Credentials`), ' +
-          "which this version does not support yet: deploy the child in the parent's account.",
-      );
-    }
-    const pattern = options.integrationPattern ?? sfn.IntegrationPattern.REQUEST_RESPONSE;
-    return { child, arn, parts, needs: needsFor(pattern) };
-  }
-
-  private validate(): string[] {
-    if (this.children.length === 0) {
-      return [
-        'NestedWorkflowRole has no child state machine: pass `child` in its props or call `addChild(child)` before synthesis.',
-      ];
-    }
-    return this.packingError ? [this.packingError] : [];
-  }
-
-  /** Packs every grant into the fewest policies within IAM's quotas and attaches them to the role (once). */
-  private attachPolicies(): void {
-    if (this.children.length === 0 || this.attached) return;
-    this.attached = true;
-    const budgets = [
-      INLINE_POLICIES_QUOTA - this.otherInlinePolicySize(),
-      ...Array<number>(this.maxManagedPolicies).fill(MANAGED_POLICY_QUOTA),
-    ];
-    const documents = this.pack(this.children.length, budgets);
-    if (!documents) {
-      let fit = 0;
-      let misfit = this.children.length;
-      while (misfit - fit > 1) {
-        const middle = Math.floor((fit + misfit) / 2);
-        if (this.pack(middle, budgets)) fit = middle;
-        else misfit = middle;
-      }
-      this.packingError =
-        `NestedWorkflowRole grants for ${this.children.length} children do not fit IAM's quotas ` +
-        `(${INLINE_POLICIES_QUOTA} characters of inline policy per role, ${this.maxManagedPolicies} managed policies of ${MANAGED_POLICY_QUOTA}): ` +
-        `the first ${fit} children fit. Split the children across several parent state machines (each with its own NestedWorkflowRole)` +
-        (this.maxManagedPolicies < 20
-          ? ', or raise the managed policies quota to 20 and set `maxManagedPolicies: 20`.'
-          : '.');
-      return;
-    }
-    let managed = 0;
-    for (const document of documents) {
-      const policyDocument = new iam.PolicyDocument({
-        minimize: false,
-        statements: document.statements.map(
-          (s) =>
-            new iam.PolicyStatement({
-              actions: s.actions,
-              resources: s.resources,
-              conditions: s.conditions,
-            }),
-        ),
-      });
-      if (document.slot === 0) {
-        new iam.CfnPolicy(this.concreteRole, 'NestedWorkflowPolicy', {
-          policyName: 'NestedWorkflowPolicy',
-          roles: [this.concreteRole.roleName],
-          policyDocument,
-        });
-      } else {
-        managed++;
-        new iam.CfnManagedPolicy(this.concreteRole, `NestedWorkflowManagedPolicy${managed}`, {
-          description: `Nested workflow grants of ${this.node.path}, part ${managed}`,
-          roles: [this.concreteRole.roleName],
-          policyDocument,
-        });
-      }
-    }
-  }
-
-  private pack(count: number, budgets: number[]): PackedDocument[] | undefined {
-    const grants = new NestedWorkflowGrants();
-    for (const record of this.children.slice(0, count)) {
-      grants.add(this.sized(record), record.needs);
-    }
-    return packStatements(grants.statements(this.managedRule()), budgets);
-  }
-
-  private sized(record: ChildRecord): ChildStateMachine {
-    const { child, arn, parts } = record;
-    const cfn = child.node.defaultChild;
-    const inApp = cfn instanceof sfn.CfnStateMachine;
-    let nameLength = 80;
-    if (!Token.isUnresolved(parts.name)) {
-      nameLength = parts.name.length;
-    } else if (inApp) {
-      // CloudFormation names an unnamed state machine `<logical id>-<12 random characters>`.
-      nameLength = Math.min(80, Stack.of(cfn).resolve(cfn.logicalId).length + 13);
-    }
-    return { arn, parts, knownUnqualified: inApp, nameLength };
-  }
-
-  private managedRule(): SizedResource {
-    const stack = Stack.of(this);
-    const arn = stack.formatArn({ service: 'events', resource: 'rule', resourceName: MANAGED_RULE_NAME });
-    const length =
-      'arn::events:::rule/'.length +
-      MANAGED_RULE_NAME.length +
-      (Token.isUnresolved(stack.partition) ? 'aws-us-gov'.length : stack.partition.length) +
-      (Token.isUnresolved(stack.region) ? 'ap-southeast-1'.length : stack.region.length) +
-      12;
-    return { arn, length };
-  }
-
-  /** Size of the role's other inline policies (its default policy), which share the inline quota. */
-  private otherInlinePolicySize(): number {
-    const defaultPolicy = this.concreteRole.node.tryFindChild('DefaultPolicy');
-    if (!(defaultPolicy instanceof iam.Policy) || defaultPolicy.document.isEmpty) return 0;
-    // aws-cdk-lib moves what exceeds 10,000 characters of the default policy into managed policies.
-    return Math.min(10_000, JSON.stringify(Stack.of(this).resolve(defaultPolicy.document)).length);
-  }
-}
-
-function differ(a: string | undefined, b: string): boolean {
-  return a !== undefined && !Token.isUnresolved(a) && !Token.isUnresolved(b) && a !== b;
 }
