@@ -1,1 +1,2 @@
 export * from './nested-workflow-role';
+export * from './nested-workflow-target-role';

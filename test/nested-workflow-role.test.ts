@@ -489,7 +489,7 @@ describe('bad input is refused at synthesis, with the fix', () => {
     });
     const other = importedChild(stack, 'Other', stateMachineArn('Other', { account: OTHER_ACCOUNT }));
     expect(() => parentRole.addChild(other, { integrationPattern: RUN_JOB })).toThrow(
-      /is in account 222222222222, but the parent's stack is in account 111111111111\. Starting a child in another account needs a role in that account/,
+      /is in account 222222222222, but the parent's stack is in account 111111111111\. Starting a child in another account needs a role in that account for the parent to assume: create a NestedWorkflowTargetRole in the child's account and pass `credentials/,
     );
     // The refused child left no grant behind.
     expect(statements(stack)).toEqual([

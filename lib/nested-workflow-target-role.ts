@@ -1,0 +1,137 @@
+import { Token } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { NestedWorkflowChildBaseOptions } from './nested-workflow-role';
+import { checkChild, checkMaxManagedPolicies, ChildPolicies } from './private/child-role';
+import { parseStateMachineArn } from './private/state-machine-arn';
+
+/**
+ * Properties of a `NestedWorkflowTargetRole`.
+ */
+export interface NestedWorkflowTargetRoleProps extends NestedWorkflowChildBaseOptions {
+  /**
+   * The child state machine the parent starts, in this stack's account and region.
+   */
+  readonly child: sfn.IStateMachine;
+
+  /**
+   * The parent's role, in the parent's account (e.g. `iam.Role.fromRoleArn(...)`): the only principal trusted.
+   */
+  readonly parentRole: iam.IRole;
+
+  /**
+   * The parent state machine (e.g. `sfn.StateMachine.fromStateMachineArn(...)`).
+   *
+   * Step Functions passes its ARN as `sts:ExternalId` when it assumes this role; the trust policy requires it.
+   *
+   * @see https://docs.aws.amazon.com/step-functions/latest/dg/concepts-access-cross-acct-resources.html
+   */
+  readonly parentStateMachine: sfn.IStateMachine;
+
+  /**
+   * A name for the role. Naming it lets the parent's stack import it by ARN before this stack is deployed.
+   *
+   * @default - CloudFormation generates a unique name
+   */
+  readonly roleName?: string;
+
+  /**
+   * The path of the role.
+   *
+   * @default /
+   */
+  readonly path?: string;
+
+  /**
+   * A description of the role.
+   *
+   * @default - no description
+   */
+  readonly description?: string;
+
+  /**
+   * A managed policy that sets the maximum permissions of the role.
+   *
+   * @default - no permissions boundary
+   */
+  readonly permissionsBoundary?: iam.IManagedPolicy;
+
+  /**
+   * How many managed policies this construct may attach to the role when the grants do not fit in the inline
+   * policy quota.
+   *
+   * @default 10
+   */
+  readonly maxManagedPolicies?: number;
+}
+
+/**
+ * The role a parent state machine assumes (task `Credentials`) to start a child state machine in another account,
+ * deployed in the child's account.
+ *
+ * It trusts only the parent's role, with `sts:ExternalId` equal to the parent state machine's ARN, and grants
+ * `states:StartExecution` on the child and, for `RUN_JOB`, `states:DescribeExecution`/`states:StopExecution` on the
+ * child's executions: no events grants, since a cross-account `.sync` task only polls.
+ *
+ * @example
+ * const starter = new NestedWorkflowTargetRole(childAccountStack, 'ChildStarter', {
+ *   child,
+ *   integrationPattern: sfn.IntegrationPattern.RUN_JOB,
+ *   parentRole: iam.Role.fromRoleArn(childAccountStack, 'ParentRole', parentRoleArn),
+ *   parentStateMachine: sfn.StateMachine.fromStateMachineArn(childAccountStack, 'Parent', parentArn),
+ * });
+ */
+export class NestedWorkflowTargetRole extends Construct implements iam.IGrantable {
+  /** The role: pass `sfn.TaskRole.fromRole(role)` as the parent task's `credentials`. */
+  public readonly role: iam.IRole;
+
+  /** The principal to grant further permissions to (the role). */
+  public readonly grantPrincipal: iam.IPrincipal;
+
+  private readonly policies: ChildPolicies;
+
+  constructor(scope: Construct, id: string, props: NestedWorkflowTargetRoleProps) {
+    super(scope, id);
+
+    // Validate everything before creating anything.
+    const maxManagedPolicies = checkMaxManagedPolicies(this, props.maxManagedPolicies);
+    const parentArn = props.parentStateMachine.stateMachineArn;
+    const parent = parseStateMachineArn(parentArn, `${this.node.path}: \`parentStateMachine\``);
+    const roleArn = props.parentRole.roleArn;
+    if (!Token.isUnresolved(roleArn) && !/^arn:[^:]+:iam::\d{12}:role\/.+$/.test(roleArn)) {
+      throw new Error(
+        `${this.node.path}: \`parentRole\` must be an IAM role ARN (arn:<partition>:iam::<account>:role/<name>), got: ${roleArn}`,
+      );
+    }
+    const first = checkChild(this, props.child, props, 'target');
+    if (parent.qualifier !== undefined) {
+      throw new Error(
+        `${this.node.path}: \`parentStateMachine\` must be the unqualified state machine ARN (the external id Step Functions sends), got: ${parentArn}`,
+      );
+    }
+
+    const role = new iam.Role(this, 'Resource', {
+      assumedBy: new iam.ArnPrincipal(roleArn),
+      externalIds: [parentArn],
+      roleName: props.roleName,
+      path: props.path,
+      description: props.description,
+      permissionsBoundary: props.permissionsBoundary,
+    });
+    this.role = role;
+    this.grantPrincipal = role;
+    this.policies = new ChildPolicies(this, role, maxManagedPolicies);
+    this.policies.add(first);
+  }
+
+  /**
+   * Grants the role what it needs to start another child of this account for the same parent.
+   *
+   * @param child the child state machine
+   * @param options how the parent starts it
+   */
+  public addChild(child: sfn.IStateMachine, options: NestedWorkflowChildBaseOptions = {}): void {
+    this.policies.add(checkChild(this, child, options, 'target'));
+  }
+}
