@@ -1,0 +1,61 @@
+import { Template } from 'aws-cdk-lib/assertions';
+import { buildExampleApp } from '../examples/app';
+import { buildCrossAccountApp, CHILD_ACCOUNT, PARENT_ACCOUNT, REGION } from '../examples/cross-account';
+import { findRoleLogicalIds, rolePolicies, simulate, simulateTrust } from './util/simulator';
+
+const verdict = (d: string) => (d === 'Allowed' ? 'Allowed' : 'Denied');
+
+describe('example apps synthesize offline', () => {
+  test('the single-account example grants each child its pattern', () => {
+    const { stack } = buildExampleApp();
+    const template = Template.fromStack(stack).toJSON();
+    const [role] = findRoleLogicalIds(template).filter((id) => id.startsWith('ParentRole'));
+    const statements = rolePolicies(template, role, { partition: 'aws', region: REGION, account: PARENT_ACCOUNT })
+      .identityPolicies.flatMap((d) => d.Statement)
+      .map((s: any) => [s.Action].flat().join(','));
+    expect(statements).toEqual([
+      'states:StartExecution',
+      'states:DescribeExecution,states:StopExecution',
+      'events:PutTargets,events:PutRule,events:DescribeRule',
+    ]);
+  });
+
+  test('the cross-account example: the parent may assume the starter, which may start and poll the child', async () => {
+    const { parentStack, childStack } = buildCrossAccountApp();
+    const parentEnv = { partition: 'aws', region: REGION, account: PARENT_ACCOUNT };
+    const childEnv = { partition: 'aws', region: REGION, account: CHILD_ACCOUNT };
+    const parentTemplate = Template.fromStack(parentStack).toJSON();
+    const childTemplate = Template.fromStack(childStack).toJSON();
+    const parent = rolePolicies(parentTemplate, findRoleLogicalIds(parentTemplate)[0], parentEnv);
+    const starter = rolePolicies(
+      childTemplate,
+      findRoleLogicalIds(childTemplate).find((id) => id.startsWith('ChildStarter'))!,
+      childEnv,
+    );
+    const starterArn = `arn:aws:iam::${CHILD_ACCOUNT}:role/CrossAccountChildStarter`;
+    const childArn = `arn:aws:states:${REGION}:${CHILD_ACCOUNT}:stateMachine:CrossAccountChild`;
+    const parentArn = `arn:aws:states:${REGION}:${PARENT_ACCOUNT}:stateMachine:CrossAccountParent`;
+
+    expect(verdict(await simulate(parent, { action: 'sts:AssumeRole', resource: starterArn }, parentEnv))).toBe(
+      'Allowed',
+    );
+    expect(verdict(await simulate(parent, { action: 'states:StartExecution', resource: childArn }, parentEnv))).toBe(
+      'Denied',
+    );
+    expect(
+      verdict(
+        await simulateTrust(starter, starterArn, {
+          principalArn: `arn:aws:iam::${PARENT_ACCOUNT}:role/CrossAccountParentRole`,
+          context: { 'sts:ExternalId': parentArn },
+        }),
+      ),
+    ).toBe('Allowed');
+    expect(verdict(await simulate(starter, { action: 'states:StartExecution', resource: childArn }, childEnv))).toBe(
+      'Allowed',
+    );
+    const execution = `arn:aws:states:${REGION}:${CHILD_ACCOUNT}:execution:CrossAccountChild:run-1`;
+    expect(
+      verdict(await simulate(starter, { action: 'states:DescribeExecution', resource: execution }, childEnv)),
+    ).toBe('Allowed');
+  });
+});
