@@ -2,10 +2,12 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { App, Stack, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { NestedWorkflowRole } from '../lib';
-import { ACCOUNT, importedChild, inStackChild, REGION, stateMachineArn } from './util/fixtures';
+import { NestedWorkflowRole, NestedWorkflowTargetRole } from '../lib';
+import { ACCOUNT, importedChild, inStackChild, OTHER_ACCOUNT, REGION, stateMachineArn } from './util/fixtures';
 
 interface Violation {
   readonly ruleName: string;
@@ -31,7 +33,33 @@ function findings(acknowledge: string[] = []): { ours: Violation[] } {
     parentRole.addChild(importedChild(stack, 'Callback', stateMachineArn('Callback')), {
       integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
     });
+    // Issue 3 kinds: an Express child, a child with a customer managed key, a cross-account child and its target role.
+    parentRole.addChild(importedChild(stack, 'Express', stateMachineArn('Express')), {
+      integrationPattern: sfn.IntegrationPattern.RUN_JOB,
+      stateMachineType: sfn.StateMachineType.EXPRESS,
+      encryptionKey: kms.Key.fromKeyArn(
+        stack,
+        'Key',
+        `arn:aws:kms:${REGION}:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`,
+      ),
+    });
+    parentRole.addChild(importedChild(stack, 'Remote', stateMachineArn('Remote', { account: OTHER_ACCOUNT })), {
+      integrationPattern: sfn.IntegrationPattern.RUN_JOB,
+      credentials: {
+        role: sfn.TaskRole.fromRole(
+          iam.Role.fromRoleArn(stack, 'Starter', `arn:aws:iam::${OTHER_ACCOUNT}:role/Starter`, { mutable: false }),
+        ),
+      },
+    });
+    const childStack = new Stack(app, 'ChildStack', { env: { account: OTHER_ACCOUNT, region: REGION } });
+    const target = new NestedWorkflowTargetRole(childStack, 'Starter', {
+      child: importedChild(childStack, 'Remote', stateMachineArn('Remote', { account: OTHER_ACCOUNT })),
+      integrationPattern: sfn.IntegrationPattern.RUN_JOB,
+      parentRole: iam.Role.fromRoleArn(childStack, 'ParentRole', `arn:aws:iam::${ACCOUNT}:role/Parent`),
+      parentStateMachine: sfn.StateMachine.fromStateMachineArn(childStack, 'Parent', stateMachineArn('Parent')),
+    });
     for (const id of acknowledge) {
+      Validations.of(target).acknowledge({ id, reason: 'Execution names are chosen at run time.' });
       Validations.of(parentRole).acknowledge({ id, reason: 'Execution names are chosen at run time.' });
     }
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
@@ -39,7 +67,9 @@ function findings(acknowledge: string[] = []): { ours: Violation[] } {
     const report = JSON.parse(fs.readFileSync(path.join(outdir, 'validation-report.json'), 'utf8'));
     const plugin = report.pluginReports.find((r: any) => r.pluginName === 'AwsSolutions');
     const ours = (plugin.violations as Violation[]).filter((v) =>
-      v.violatingConstructs.some((c) => c.constructPath.startsWith('Stack/ParentRole')),
+      v.violatingConstructs.some(
+        (c) => c.constructPath.startsWith('Stack/ParentRole') || c.constructPath.startsWith('ChildStack/Starter'),
+      ),
     );
     return { ours };
   } finally {
@@ -61,10 +91,13 @@ describe('cdk-nag AwsSolutions pack', () => {
     expect(ours.map((v) => v.ruleName).sort()).toEqual([
       `AwsSolutions-IAM5[Resource::arn:aws:states:${REGION}:${ACCOUNT}:execution:Aliased:*]`,
       `AwsSolutions-IAM5[Resource::arn:aws:states:${REGION}:${ACCOUNT}:execution:InStack:*]`,
+      `AwsSolutions-IAM5[Resource::arn:aws:states:${REGION}:${OTHER_ACCOUNT}:execution:Remote:*]`,
     ]);
     for (const violation of ours) {
       expect(violation.violatingConstructs.map((c) => c.constructPath)).toEqual([
-        'Stack/ParentRole/Resource/NestedWorkflowPolicy',
+        violation.ruleName.includes(OTHER_ACCOUNT)
+          ? 'ChildStack/Starter/Resource/NestedWorkflowPolicy'
+          : 'Stack/ParentRole/Resource/NestedWorkflowPolicy',
       ]);
     }
   });
