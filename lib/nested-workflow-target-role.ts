@@ -1,4 +1,4 @@
-import { Token } from 'aws-cdk-lib';
+import { Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
@@ -102,6 +102,13 @@ export class NestedWorkflowTargetRole extends Construct implements iam.IGrantabl
     if (!Token.isUnresolved(roleArn) && !/^arn:[^:]+:iam::\d{12}:role\/.+$/.test(roleArn)) {
       throw new Error(
         `${this.node.path}: \`parentRole\` must be an IAM role ARN (arn:<partition>:iam::<account>:role/<name>), got: ${roleArn}`,
+      );
+    }
+    const region = Stack.of(this).region;
+    if (!Token.isUnresolved(parent.region) && !Token.isUnresolved(region) && parent.region !== region) {
+      throw new Error(
+        `${this.node.path}: \`parentStateMachine\` ${parentArn} is in region ${parent.region}, but this role's stack (and its child) is in region ${region}. ` +
+          "Step Functions cannot start a state machine in another region: deploy the child in the parent's region.",
       );
     }
     const first = checkChild(this, props.child, props, 'target');

@@ -253,6 +253,22 @@ describe('NestedWorkflowTargetRole', () => {
     ).toThrow(/is in account 111111111111, but this NestedWorkflowTargetRole's stack is in account 222222222222/);
   });
 
+  test('refuses a parent in another region than the child', () => {
+    const app = new App();
+    const stack = new Stack(app, 'ChildStack', { env: { account: OTHER_ACCOUNT, region: REGION } });
+    const parentArn = stateMachineArn('Parent', { region: 'eu-west-1' });
+    expect(
+      () =>
+        new NestedWorkflowTargetRole(stack, 'ChildStarter', {
+          child: importedChild(stack, 'Child', stateMachineArn('Child', { account: OTHER_ACCOUNT })),
+          parentRole: iam.Role.fromRoleArn(stack, 'ParentRole', PARENT_ROLE_ARN),
+          parentStateMachine: sfn.StateMachine.fromStateMachineArn(stack, 'Parent', parentArn),
+        }),
+    ).toThrow(
+      `\`parentStateMachine\` ${parentArn} is in region eu-west-1, but this role's stack (and its child) is in region us-east-1.`,
+    );
+  });
+
   test('refuses a parent state machine alias as external id', () => {
     const app = new App();
     const stack = new Stack(app, 'ChildStack', { env: { account: OTHER_ACCOUNT, region: REGION } });
