@@ -1,9 +1,11 @@
-import { ArnFormat, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, ArnFormat, Aspects, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
-import { Construct } from 'constructs';
-import { checkChild, checkMaxManagedPolicies, ChildPolicies } from './private/child-role';
+import { Construct, IConstruct } from 'constructs';
+import { checkChild, checkMaxManagedPolicies, ChildPolicies, ChildRecord } from './private/child-role';
+import { DefinitionTasks, NestedTask, readDefinition, stateMachineOfArn } from './private/definition';
+import { ParentRole } from './private/parent-role';
 
 /**
  * How a child state machine is started, for the role that starts it.
@@ -63,6 +65,21 @@ export interface NestedWorkflowChildOptions extends NestedWorkflowChildBaseOptio
 }
 
 /**
+ * The children that a state of the parent's definition may start, for a state that takes its child's ARN from its
+ * input at run time (`"StateMachineArn.$": "$.childArn"`, or a JSONata expression).
+ */
+export interface NestedWorkflowRuntimeChildren {
+  /** The name of the state in the definition. */
+  readonly stateName: string;
+
+  /**
+   * Every state machine the state may start. Each is granted what the state's task needs (its integration pattern
+   * and `Credentials` are read from the definition).
+   */
+  readonly children: sfn.IStateMachine[];
+}
+
+/**
  * Properties of a `NestedWorkflowRole`.
  */
 export interface NestedWorkflowRoleProps extends NestedWorkflowChildOptions {
@@ -75,6 +92,42 @@ export interface NestedWorkflowRoleProps extends NestedWorkflowChildOptions {
    * @default - no child yet: add at least one with `addChild` before synthesis
    */
   readonly child?: sfn.IStateMachine;
+
+  /**
+   * The parent's definition: the role grants what every task of it that starts a child state machine needs.
+   *
+   * Tasks are found at any depth (Parallel branches, Map iterators and item processors, distributed Maps):
+   * `arn:<partition>:states:::states:startExecution` (request-response), `.sync` and `.sync:2` (run a job),
+   * `.waitForTaskToken` (callback), and `arn:<partition>:states:::aws-sdk:sfn:startSyncExecution` (an Express child run
+   * synchronously). The child is read from `Parameters.StateMachineArn` (JSONPath) or `Arguments.StateMachineArn`
+   * (JSONata), and a child in another account from the task's `Credentials.RoleArn`. Other tasks get no grant from
+   * this role: a warning lists them.
+   *
+   * Pass the same `definitionBody` to the parent `sfn.StateMachine`. For `fromChainable`, the statements that
+   * aws-cdk-lib's `StepFunctionsStartExecution` tasks would add to the role are left out: this role grants their
+   * children exactly; the grants of the chain's other tasks still reach the role.
+   *
+   * @default - no definition: add children with `child` and `addChild`, or a definition with `addDefinition`
+   */
+  readonly definitionBody?: sfn.DefinitionBody;
+
+  /**
+   * The substitutions of `definitionBody`'s `${Name}` placeholders: the same as the parent state machine's.
+   *
+   * Values may be tokens, such as `child.stateMachineArn`.
+   *
+   * @default - no substitutions
+   */
+  readonly definitionSubstitutions?: { [key: string]: string };
+
+  /**
+   * The children that states of the definition which take their child's ARN from the input at run time may start.
+   *
+   * No policy can be scoped to an ARN chosen at run time, so such a state is refused unless it is listed here.
+   *
+   * @default - every state that starts a child names it in the definition
+   */
+  readonly runtimeChildren?: NestedWorkflowRuntimeChildren[];
 
   /**
    * A name for the role.
@@ -136,11 +189,10 @@ export interface NestedWorkflowRoleProps extends NestedWorkflowChildOptions {
  * events grants that `.sync` children need exist when Step Functions creates the managed rule.
  *
  * @example
- * const parentRole = new NestedWorkflowRole(this, 'ParentRole', {
- *   child: childStateMachine,
- *   integrationPattern: sfn.IntegrationPattern.RUN_JOB,
- * });
- * new sfn.StateMachine(this, 'Parent', { role: parentRole.role, definitionBody });
+ * const definitionBody = sfn.DefinitionBody.fromFile('parent.asl.json');
+ * const definitionSubstitutions = { ChildArn: child.stateMachineArn };
+ * const parentRole = new NestedWorkflowRole(this, 'ParentRole', { definitionBody, definitionSubstitutions });
+ * new sfn.StateMachine(this, 'Parent', { role: parentRole.role, definitionBody, definitionSubstitutions });
  */
 export class NestedWorkflowRole extends Construct implements iam.IGrantable {
   /** The role: pass it as the parent state machine's `role`. */
@@ -150,6 +202,10 @@ export class NestedWorkflowRole extends Construct implements iam.IGrantable {
   public readonly grantPrincipal: iam.IPrincipal;
 
   private readonly policies: ChildPolicies;
+  private readonly parentRole: ParentRole;
+  private readonly runtimeChildren: Map<string, NestedWorkflowRuntimeChildren>;
+  private readonly usedRuntimeChildren = new Set<string>();
+  private readonly otherTasks: string[] = [];
 
   constructor(scope: Construct, id: string, props: NestedWorkflowRoleProps = {}) {
     super(scope, id);
@@ -171,6 +227,25 @@ export class NestedWorkflowRole extends Construct implements iam.IGrantable {
       );
     }
     const first = props.child ? checkChild(this, props.child, props, 'parent') : undefined;
+    this.runtimeChildren = new Map();
+    for (const entry of props.runtimeChildren ?? []) {
+      if (entry.children.length === 0 || this.runtimeChildren.has(entry.stateName)) {
+        throw new Error(
+          `${this.node.path}: \`runtimeChildren\` must name each state once with at least one child, got: '${entry.stateName}' ` +
+            (entry.children.length === 0 ? 'with no children.' : 'twice.'),
+        );
+      }
+      this.runtimeChildren.set(entry.stateName, entry);
+    }
+    if (props.definitionBody === undefined && props.definitionSubstitutions !== undefined) {
+      throw new Error(
+        `${this.node.path}: \`definitionSubstitutions\` apply to \`definitionBody\`, but no \`definitionBody\` was given. ` +
+          'Pass `definitionBody` too, or use `addDefinition(definitionBody, definitionSubstitutions)`.',
+      );
+    }
+    const definition = props.definitionBody
+      ? this.checkDefinition(props.definitionBody, props.definitionSubstitutions)
+      : undefined;
 
     const sourceArn = stack.formatArn({
       service: 'states',
@@ -178,7 +253,7 @@ export class NestedWorkflowRole extends Construct implements iam.IGrantable {
       resourceName: name ?? '*',
       arnFormat: ArnFormat.COLON_RESOURCE_NAME,
     });
-    const role = new iam.Role(this, 'Resource', {
+    const role = new ParentRole(this, 'Resource', {
       assumedBy: new iam.ServicePrincipal('states.amazonaws.com', {
         conditions: {
           StringEquals: { 'aws:SourceAccount': stack.account },
@@ -191,9 +266,37 @@ export class NestedWorkflowRole extends Construct implements iam.IGrantable {
       permissionsBoundary: props.permissionsBoundary,
     });
     this.role = role;
+    this.parentRole = role;
     this.grantPrincipal = role;
     this.policies = new ChildPolicies(this, role, maxManagedPolicies);
     if (first) this.policies.add(first);
+    if (definition) this.applyDefinition(definition);
+
+    this.node.addValidation({ validate: () => this.validateRuntimeChildren() });
+    const self = this;
+    Aspects.of(this).add({
+      visit(node: IConstruct) {
+        if (node === self) self.warn();
+      },
+    });
+  }
+
+  /**
+   * Grants the parent what every task of `definitionBody` that starts a child state machine needs, like the
+   * `definitionBody` prop (see there). Call it before creating the parent state machine.
+   *
+   * @param definitionBody the parent's definition (`sfn.DefinitionBody.fromFile`, `fromString` or `fromChainable`)
+   * @param definitionSubstitutions the substitutions of its `${Name}` placeholders, as given to the state machine
+   */
+  public addDefinition(definitionBody: sfn.DefinitionBody, definitionSubstitutions?: { [key: string]: string }): void {
+    const definition = this.checkDefinition(definitionBody, definitionSubstitutions);
+    if (this.parentRole.alreadyAdded(definition.tasks.replacedStatements)) {
+      throw new Error(
+        `${this.node.path}: addDefinition was called after the parent state machine was created with this role, so the ` +
+          'grants of its StepFunctionsStartExecution tasks are already on the role. Call addDefinition (or pass `definitionBody`) before creating the state machine.',
+      );
+    }
+    this.applyDefinition(definition);
   }
 
   /**
@@ -207,4 +310,106 @@ export class NestedWorkflowRole extends Construct implements iam.IGrantable {
   public addChild(child: sfn.IStateMachine, options: NestedWorkflowChildOptions = {}): void {
     this.policies.add(checkChild(this, child, options, 'parent'));
   }
+
+  /** Reads a definition and checks every child it starts, without changing any state. */
+  private checkDefinition(body: sfn.DefinitionBody, substitutions?: { [key: string]: string }): CheckedDefinition {
+    const tasks = readDefinition(this.node.path, body, substitutions);
+    const children: ChildRecord[] = [];
+    const runtimeStates: string[] = [];
+    for (const task of tasks.nested) {
+      if (task.stateMachineArn !== undefined) {
+        children.push(this.checkTaskChild(task, stateMachineOfArn(task.stateMachineArn) ?? task.stateMachineArn));
+        continue;
+      }
+      const declared = this.runtimeChildren.get(task.stateName);
+      if (!declared) {
+        throw new Error(
+          `${this.node.path}: state '${task.stateName}' takes the ARN of the child it starts from its input at run time (${task.runtimeArn}), ` +
+            'which no policy can scope without granting every state machine. Name the child in the definition, or declare the children the state may start: ' +
+            `\`runtimeChildren: [{ stateName: '${task.stateName}', children: [childA, childB] }]\`.`,
+        );
+      }
+      runtimeStates.push(task.stateName);
+      for (const child of declared.children) children.push(this.checkTaskChild(task, child));
+    }
+    return { tasks, children, runtimeStates };
+  }
+
+  private checkTaskChild(task: NestedTask, child: sfn.IStateMachine | string): ChildRecord {
+    const inApp = typeof child !== 'string' && child instanceof sfn.StateMachine ? child : undefined;
+    const integration = `state '${task.stateName}' (${task.resource})`;
+    if (inApp && task.express && inApp.stateMachineType !== sfn.StateMachineType.EXPRESS) {
+      throw new Error(
+        `${this.node.path}: ${integration} starts ${inApp.node.path}, a ${inApp.stateMachineType} state machine, but only Express ` +
+          'state machines can be started with startSyncExecution. Use arn:<partition>:states:::states:startExecution.sync for a Standard child.',
+      );
+    }
+    if (
+      inApp &&
+      !task.express &&
+      task.integrationPattern === sfn.IntegrationPattern.RUN_JOB &&
+      inApp.stateMachineType === sfn.StateMachineType.EXPRESS
+    ) {
+      throw new Error(
+        `${this.node.path}: ${integration} starts ${inApp.node.path}, an Express state machine, with startExecution.sync, which ` +
+          'Step Functions does not support for nested Express workflows. Use arn:<partition>:states:::aws-sdk:sfn:startSyncExecution.',
+      );
+    }
+    return checkChild(
+      this,
+      child,
+      {
+        integrationPattern: task.integrationPattern,
+        stateMachineType: task.express && !inApp ? sfn.StateMachineType.EXPRESS : undefined,
+        credentialsRoleArn: task.credentialsRoleArn,
+        stateName: task.stateName,
+      },
+      'parent',
+    );
+  }
+
+  private applyDefinition(definition: CheckedDefinition): void {
+    const { tasks, children, runtimeStates } = definition;
+    this.parentRole.replace(tasks.replacedStatements, tasks.replacedAssumeRoles);
+    children.forEach((record) => this.policies.add(record));
+    runtimeStates.forEach((state) => this.usedRuntimeChildren.add(state));
+    this.otherTasks.push(...tasks.others);
+    this.policies.fromDefinition = true;
+  }
+
+  private validateRuntimeChildren(): string[] {
+    const unused = [...this.runtimeChildren.keys()].filter((state) => !this.usedRuntimeChildren.has(state));
+    return unused.map(
+      (state) =>
+        `\`runtimeChildren\` names state '${state}', but no definition of this role has a state '${state}' that takes its child's ARN at run time. ` +
+        'Check the state name, or remove the entry.',
+    );
+  }
+
+  /** The advisories, once the definitions are known: tasks this role does not grant, grants it cannot replace. */
+  private warn(): void {
+    if (this.otherTasks.length > 0) {
+      Annotations.of(this).addWarningV2(
+        'cdk-nested-workflow-role:tasksNotGranted',
+        `NestedWorkflowRole grants only nested workflows; these tasks of the definition get no grant from it: ${[...new Set(this.otherTasks)].join(', ')}. ` +
+          "Grant them with the services' own grant methods (e.g. fn.grantInvoke(parentRole.role)) or parentRole.role.addToPrincipalPolicy(...); " +
+          'aws-cdk-lib task constructs of a fromChainable definition add their own grants when the state machine is created.',
+      );
+    }
+    if (this.parentRole.receivedStatesGrants()) {
+      Annotations.of(this).addWarningV2(
+        'cdk-nested-workflow-role:foreignStatesGrants',
+        'The role also holds states:*Execution statements that this library did not make (for example from StepFunctionsStartExecution ' +
+          "tasks of a definition the role was not given), which may grant more than the children need. Pass the parent's definition " +
+          'to NestedWorkflowRole (`definitionBody` or `addDefinition`) so that it grants those children exactly instead.',
+      );
+    }
+  }
+}
+
+interface CheckedDefinition {
+  readonly tasks: DefinitionTasks;
+  readonly children: ChildRecord[];
+  /** States whose children were declared in `runtimeChildren`. */
+  readonly runtimeStates: string[];
 }

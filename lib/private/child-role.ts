@@ -26,11 +26,16 @@ export interface ChildInput {
   readonly stateMachineType?: sfn.StateMachineType;
   readonly encryptionKey?: kms.IKey;
   readonly credentials?: sfn.Credentials;
+  /** The task's `Credentials.RoleArn`, for a child read from a definition (instead of `credentials`). */
+  readonly credentialsRoleArn?: string;
+  /** The state of a definition that starts the child, for error messages (the child was passed directly if absent). */
+  readonly stateName?: string;
 }
 
 /** A checked child and what it needs. */
 export interface ChildRecord {
-  readonly child: sfn.IStateMachine;
+  /** The child's construct, when it was given as one (in the app or imported). */
+  readonly stateMachine?: sfn.IStateMachine;
   readonly arn: string;
   readonly parts: StateMachineArnParts;
   readonly needs: ChildNeeds;
@@ -48,37 +53,58 @@ function differ(a: string | undefined, b: string): boolean {
  */
 export function checkChild(
   owner: Construct,
-  child: sfn.IStateMachine,
+  child: sfn.IStateMachine | string,
   input: ChildInput,
   grantee: Grantee,
 ): ChildRecord {
   const path = owner.node.path;
-  const arn = child.stateMachineArn;
-  const parts = stateMachineParts(child, `${path}: \`child\``);
+  const stateMachine = typeof child === 'string' ? undefined : child;
+  const arn = typeof child === 'string' ? child : child.stateMachineArn;
+  const state = input.stateName;
+  // How messages name the child: the prop, or the state of the definition that starts it.
+  const subject = state === undefined ? `\`child\` ${arn}` : `The child ${arn} of state '${state}'`;
+  const parts = stateMachineParts(
+    child,
+    state === undefined ? `${path}: \`child\`` : `${path}: the StateMachineArn of state '${state}'`,
+  );
   const stack = Stack.of(owner);
-  const region = Token.isUnresolved(parts.region) ? child.env.region : parts.region;
-  const account = Token.isUnresolved(parts.account) ? child.env.account : parts.account;
+  const region = Token.isUnresolved(parts.region) && stateMachine ? stateMachine.env.region : parts.region;
+  const account = Token.isUnresolved(parts.account) && stateMachine ? stateMachine.env.account : parts.account;
   const pattern = input.integrationPattern ?? sfn.IntegrationPattern.REQUEST_RESPONSE;
 
   if (differ(region, stack.region)) {
     throw new Error(
-      `${path}: \`child\` ${arn} is in region ${region}, but the ${grantee === 'parent' ? "parent's" : "role's"} stack is in region ${stack.region}. ` +
+      `${path}: ${subject} is in region ${region}, but the ${grantee === 'parent' ? "parent's" : "role's"} stack is in region ${stack.region}. ` +
         "Step Functions cannot start a state machine in another region: deploy the child in the parent's region, or the parent in the child's.",
     );
   }
 
   const declared = input.stateMachineType;
-  const actual = child instanceof sfn.StateMachine ? child.stateMachineType : undefined;
+  const actual = stateMachine instanceof sfn.StateMachine ? stateMachine.stateMachineType : undefined;
   if (declared !== undefined && actual !== undefined && declared !== actual) {
     throw new Error(
-      `${path}: \`stateMachineType\` is ${declared}, but the child ${child.node.path} is ${actual}. ` +
+      `${path}: \`stateMachineType\` is ${declared}, but the child ${stateMachine!.node.path} is ${actual}. ` +
         'Leave `stateMachineType` out for a state machine defined in the app: it is read from the state machine.',
     );
   }
   const express = (actual ?? declared) === sfn.StateMachineType.EXPRESS;
 
   let credentialsRole: string | undefined;
-  if (input.credentials !== undefined) {
+  if (input.credentialsRoleArn !== undefined) {
+    const roleArn = input.credentialsRoleArn;
+    if (!Token.isUnresolved(roleArn) && !/^arn:[^:]+:iam::\d{12}:role\/.+$/.test(roleArn)) {
+      throw new Error(
+        `${path}: the Credentials.RoleArn of state '${state}' must be an IAM role ARN (arn:<partition>:iam::<account>:role/<name>), got: ${roleArn}`,
+      );
+    }
+    if (pattern === sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN && differ(account, stack.account)) {
+      throw new Error(
+        `${path}: ${subject} is in account ${account} and uses .waitForTaskToken, but task tokens cannot cross accounts. ` +
+          `Use startExecution.sync or startExecution in state '${state}' for a child in another account, or deploy the child in the parent's account.`,
+      );
+    }
+    credentialsRole = roleArn;
+  } else if (input.credentials !== undefined) {
     if (grantee === 'target') {
       throw new Error(
         `${path}: \`credentials\` do not apply to a NestedWorkflowTargetRole, which is itself the role the parent assumes. ` +
@@ -108,6 +134,12 @@ export function checkChild(
       );
     }
     credentialsRole = taskRole.roleArn;
+  } else if (differ(account, stack.account) && state !== undefined) {
+    throw new Error(
+      `${path}: ${subject} is in account ${account}, but the parent's stack is in account ${stack.account}. ` +
+        'Starting a child in another account needs a role in that account for the parent to assume: create a ' +
+        `NestedWorkflowTargetRole in the child's account and set \`"Credentials": { "RoleArn": "<its role ARN>" }\` on state '${state}'.`,
+    );
   } else if (differ(account, stack.account)) {
     throw new Error(
       grantee === 'parent'
@@ -126,7 +158,7 @@ export function checkChild(
     grantee: credentialsRole !== undefined ? 'parent-via-role' : grantee,
     credentialsRole,
   });
-  return { child, arn, parts, needs };
+  return { stateMachine, arn, parts, needs };
 }
 
 /** `maxManagedPolicies`: an integer from 0 to 20. */
@@ -146,6 +178,8 @@ export function checkMaxManagedPolicies(owner: Construct, value: number | undefi
  */
 export class ChildPolicies {
   private readonly children: ChildRecord[] = [];
+  /** Set once a definition was read: the validation message then says it starts no child. */
+  public fromDefinition = false;
   private packingError?: string;
   private attached = false;
 
@@ -172,7 +206,10 @@ export class ChildPolicies {
     const kind = this.owner.constructor.name;
     if (this.children.length === 0) {
       return [
-        `${kind} has no child state machine: pass \`child\` in its props or call \`addChild(child)\` before synthesis.`,
+        `${kind} has no child state machine: pass \`child\` in its props or call \`addChild(child)\` before synthesis` +
+          (this.fromDefinition
+            ? ' (its definition has no task that starts one: arn:<partition>:states:::states:startExecution[.sync|.sync:2|.waitForTaskToken] or aws-sdk:sfn:startSyncExecution).'
+            : '.'),
       ];
     }
     return this.packingError ? [this.packingError] : [];
@@ -260,8 +297,8 @@ export class ChildPolicies {
 
 /** A child with an upper bound of the deployed length of its name. */
 function sized(record: ChildRecord): ChildStateMachine {
-  const { child, arn, parts } = record;
-  const cfn = child.node.defaultChild;
+  const { stateMachine, arn, parts } = record;
+  const cfn = stateMachine?.node.defaultChild;
   const inApp = cfn instanceof sfn.CfnStateMachine;
   let nameLength = 80;
   if (!Token.isUnresolved(parts.name)) {

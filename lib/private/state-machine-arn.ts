@@ -80,9 +80,9 @@ export function parseStateMachineArn(arn: string, what: string): StateMachineArn
  * partition, region and account, its name), which renders as `Ref`/`Fn::GetAtt` rather than `Fn::Split` of its ARN;
  * any other child is split from its ARN.
  */
-export function stateMachineParts(child: IStateMachine, what: string): StateMachineArnParts {
-  const cfn = child.node.defaultChild;
-  if (cfn instanceof CfnStateMachine) {
+export function stateMachineParts(child: IStateMachine | string, what: string): StateMachineArnParts {
+  const cfn = typeof child === 'string' ? undefined : child.node.defaultChild;
+  if (cfn instanceof CfnStateMachine && typeof child !== 'string') {
     const name =
       cfn.stateMachineName !== undefined && !Token.isUnresolved(cfn.stateMachineName)
         ? cfn.stateMachineName
@@ -95,7 +95,7 @@ export function stateMachineParts(child: IStateMachine, what: string): StateMach
       form: 'tokenized',
     });
   }
-  const parts = parseStateMachineArn(child.stateMachineArn, what);
+  const parts = parseStateMachineArn(typeof child === 'string' ? child : child.stateMachineArn, what);
   return parts.form === 'tokenized' ? withKnownPartition(parts) : parts;
 }
 

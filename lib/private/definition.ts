@@ -1,0 +1,330 @@
+import * as fs from 'fs';
+import { Reference, Token, Tokenization } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+
+/**
+ * Reads an Amazon States Language definition (from a file, a string or a chain of CDK states) and finds every task
+ * that starts a child state machine, at any depth, with what the role needs to know about it.
+ */
+
+/** A task of the definition that starts a child state machine. */
+export interface NestedTask {
+  /** The state's name (unique in a state machine). */
+  readonly stateName: string;
+  readonly integrationPattern: sfn.IntegrationPattern;
+  /** True for `aws-sdk:sfn:startSyncExecution`: only an Express child can be started that way. */
+  readonly express: boolean;
+  /** The child's ARN with substitutions applied (may hold tokens); undefined when chosen at run time. */
+  readonly stateMachineArn?: string;
+  /** How the state chooses its child at run time (`"StateMachineArn.$": "$.arn"`, a JSONata expression). */
+  readonly runtimeArn?: string;
+  /** `Credentials.RoleArn`, substitutions applied. */
+  readonly credentialsRoleArn?: string;
+  /** The task's `Resource`, for messages. */
+  readonly resource: string;
+}
+
+/** What a definition holds, as far as the parent's role goes. */
+export interface DefinitionTasks {
+  readonly nested: NestedTask[];
+  /** Tasks that do not start a child: `'<state>' (<resource>)`. */
+  readonly others: string[];
+  /**
+   * Statements that aws-cdk-lib task constructs of a chain (`StepFunctionsStartExecution`, `CallAwsService` on
+   * `sfn:startSyncExecution`) add to the state machine's role for the children they start: this role grants those
+   * children exactly instead.
+   */
+  readonly replacedStatements: iam.PolicyStatement[];
+  /** The `Credentials.RoleArn`s of those tasks (aws-cdk-lib adds `sts:AssumeRole` on each, outside `taskPolicies`). */
+  readonly replacedAssumeRoles: string[];
+}
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+type JsonObject = { [key: string]: Json };
+type QueryLanguage = 'JSONPath' | 'JSONata';
+
+// arn:<partition>:states:::states:startExecution[.sync[:2]|.waitForTaskToken], and the AWS SDK integrations that
+// start a child: aws-sdk:sfn:startExecution[.waitForTaskToken], aws-sdk:sfn:startSyncExecution.
+const NESTED_RESOURCE =
+  /^arn:[^:]+:states:::(?:states:startExecution(\.sync(?::2)?|\.waitForTaskToken)?|aws-sdk:sfn:(startExecution|startSyncExecution)(\.waitForTaskToken)?)$/;
+
+/** A `${Name}` definition substitution (and not a CDK token `${Token[...]}`). */
+const PLACEHOLDER = /\$\{(?!Token\[)([^}]*)\}/g;
+
+/**
+ * Reads a definition body.
+ *
+ * @param where how messages name the definition's owner, e.g. the construct path
+ * @throws on a definition that is not valid JSON or not a state machine, a `${Name}` without substitution where the
+ *   role needs it, a run-time credentials role
+ */
+export function readDefinition(
+  where: string,
+  body: sfn.DefinitionBody,
+  substitutions: { [key: string]: string } = {},
+): DefinitionTasks {
+  const reader = new DefinitionReader(where, substitutions);
+  if (body instanceof sfn.ChainDefinitionBody) {
+    const replacedStatements: iam.PolicyStatement[] = [];
+    const replacedAssumeRoles: string[] = [];
+    readChain(reader, body.chainable, replacedStatements, replacedAssumeRoles);
+    return { nested: reader.nested, others: reader.others, replacedStatements, replacedAssumeRoles };
+  }
+  let definition: JsonObject;
+  if (body instanceof sfn.FileDefinitionBody) {
+    let text: string;
+    try {
+      text = fs.readFileSync(body.path, 'utf-8');
+    } catch (e) {
+      throw new Error(`${where}: \`definitionBody\` cannot read the file ${body.path}: ${(e as Error).message}`);
+    }
+    definition = parseJson(text, `${where}: \`definitionBody\` file ${body.path}`);
+  } else if (body instanceof sfn.StringDefinitionBody) {
+    definition = parseJson(body.body, `${where}: \`definitionBody\` (DefinitionBody.fromString)`);
+  } else {
+    throw new Error(
+      `${where}: \`definitionBody\` must come from sfn.DefinitionBody.fromFile, fromString or fromChainable, got: ${body.constructor.name}`,
+    );
+  }
+  if (!isObject(definition.States)) {
+    throw new Error(
+      `${where}: \`definitionBody\` must be an Amazon States Language definition with a "States" object, got: ${truncate(JSON.stringify(definition))}`,
+    );
+  }
+  reader.readGraph(definition, languageOf(definition) ?? 'JSONPath');
+  return { nested: reader.nested, others: reader.others, replacedStatements: [], replacedAssumeRoles: [] };
+}
+
+class DefinitionReader {
+  public readonly nested: NestedTask[] = [];
+  public readonly others: string[] = [];
+
+  constructor(
+    private readonly where: string,
+    private readonly substitutions: { [key: string]: string },
+  ) {}
+
+  /** Reads the states of a definition, a Parallel branch or a Map's iterator / item processor. */
+  public readGraph(graph: JsonObject, language: QueryLanguage): void {
+    const states = graph.States;
+    if (!isObject(states)) return;
+    for (const [name, state] of Object.entries(states)) {
+      if (!isObject(state)) continue;
+      const stateLanguage = languageOf(state) ?? language;
+      if (Array.isArray(state.Branches)) {
+        for (const branch of state.Branches) {
+          if (isObject(branch)) this.readGraph(branch, languageOf(branch) ?? language);
+        }
+      }
+      for (const key of ['Iterator', 'ItemProcessor']) {
+        const inner = state[key];
+        if (isObject(inner)) this.readGraph(inner, languageOf(inner) ?? language);
+      }
+      if (state.Type === 'Task') this.readTask(name, state, stateLanguage);
+    }
+  }
+
+  /** Applies the definition substitutions to a string the role needs; a missing one is an error. */
+  public substitute(value: string, field: string, stateName: string): string {
+    return value.replace(PLACEHOLDER, (_match, key: string) => {
+      const replacement = this.substitutions[key];
+      if (replacement === undefined) {
+        const known = Object.keys(this.substitutions);
+        throw new Error(
+          `${this.where}: state '${stateName}' uses \${${key}} in its ${field}, but \`definitionSubstitutions\` has no \`${key}\`` +
+            (known.length > 0 ? ` (it has: ${known.join(', ')})` : '') +
+            `. Pass the same \`definitionSubstitutions\` as the state machine's, with \`${key}\`.`,
+        );
+      }
+      return replacement;
+    });
+  }
+
+  private readTask(name: string, state: JsonObject, language: QueryLanguage): void {
+    const rawResource = typeof state.Resource === 'string' ? state.Resource : '';
+    const resource = this.substitute(rawResource, 'Resource', name);
+    const match = NESTED_RESOURCE.exec(resource);
+    if (!match) {
+      this.others.push(`'${name}' (${display(resource)})`);
+      return;
+    }
+    const [, startSuffix, sdkAction, sdkSuffix] = match;
+    const express = sdkAction === 'startSyncExecution';
+    let integrationPattern = sfn.IntegrationPattern.REQUEST_RESPONSE;
+    if (express || startSuffix?.startsWith('.sync')) integrationPattern = sfn.IntegrationPattern.RUN_JOB;
+    if (startSuffix === '.waitForTaskToken' || sdkSuffix !== undefined) {
+      integrationPattern = sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN;
+    }
+    if (express && sdkSuffix !== undefined) {
+      // startSyncExecution returns the child's result itself: a task token has no use there.
+      integrationPattern = sfn.IntegrationPattern.RUN_JOB;
+    }
+
+    const jsonata = fieldLanguage(state, language) === 'JSONata';
+    const field = jsonata ? 'Arguments' : 'Parameters';
+    const args = state[field];
+    let stateMachineArn: string | undefined;
+    let runtimeArn: string | undefined;
+    if (jsonata && typeof args === 'string' && isJsonataExpression(args)) {
+      runtimeArn = `"Arguments": "${args}"`;
+    } else if (isObject(args) && typeof args['StateMachineArn.$'] === 'string' && !jsonata) {
+      runtimeArn = `"StateMachineArn.$": "${args['StateMachineArn.$']}"`;
+    } else if (isObject(args) && typeof args.StateMachineArn === 'string') {
+      const value = args.StateMachineArn;
+      if (jsonata && isJsonataExpression(value)) {
+        runtimeArn = `"StateMachineArn": "${value}"`;
+      } else {
+        stateMachineArn = this.substitute(value, `${field}.StateMachineArn`, name);
+      }
+    } else {
+      throw new Error(
+        `${this.where}: state '${name}' starts a child state machine (${display(resource)}) but has no ${field}.StateMachineArn. ` +
+          `Name the child in ${field}.StateMachineArn.`,
+      );
+    }
+
+    this.nested.push({
+      stateName: name,
+      integrationPattern,
+      express,
+      stateMachineArn,
+      runtimeArn,
+      credentialsRoleArn: this.credentials(name, state, jsonata),
+      resource: display(resource),
+    });
+  }
+
+  /** `Credentials.RoleArn`: a role known at synthesis, or an error. */
+  private credentials(name: string, state: JsonObject, jsonata: boolean): string | undefined {
+    const credentials = state.Credentials;
+    if (credentials === undefined) return undefined;
+    const roleArn = isObject(credentials) ? credentials.RoleArn : undefined;
+    const runtime = isObject(credentials)
+      ? (credentials['RoleArn.$'] ??
+        (jsonata && typeof roleArn === 'string' && isJsonataExpression(roleArn) ? roleArn : undefined))
+      : credentials;
+    if (runtime !== undefined || typeof roleArn !== 'string') {
+      throw new Error(
+        `${this.where}: state '${name}' takes its Credentials role at run time (${truncate(JSON.stringify(credentials))}), which sts:AssumeRole cannot be scoped to. ` +
+          'Name the role in the definition: "Credentials": { "RoleArn": "arn:<partition>:iam::<account>:role/<name>" }.',
+      );
+    }
+    return this.substitute(roleArn, 'Credentials.RoleArn', name);
+  }
+}
+
+/**
+ * Reads a chain of CDK states without binding it to a graph (the state machine does that): every task, at any depth,
+ * rendered on its own, and the statements of the tasks that start children.
+ */
+function readChain(
+  reader: DefinitionReader,
+  chainable: sfn.IChainable,
+  replacedStatements: iam.PolicyStatement[],
+  replacedAssumeRoles: string[],
+): void {
+  for (const state of allStates(chainable.startState, new Set())) {
+    // Parallel and Map states are walked as objects (a Parallel renders its branches only once bound to a graph).
+    if (!(state instanceof sfn.TaskStateBase || state instanceof sfn.CustomState)) continue;
+    const json = state.toStateJson() as JsonObject;
+    reader.readGraph({ States: { [state.stateId]: json } }, 'JSONPath');
+    if (!(state instanceof sfn.TaskStateBase)) continue;
+    if (typeof json.Resource !== 'string' || !NESTED_RESOURCE.test(json.Resource)) continue;
+    // `taskPolicies` is protected: the statements a task adds to the state machine's role when it is bound.
+    const policies = (state as unknown as { taskPolicies?: iam.PolicyStatement[] }).taskPolicies ?? [];
+    replacedStatements.push(...policies);
+    const credentials = json.Credentials;
+    if (isObject(credentials) && typeof credentials.RoleArn === 'string') replacedAssumeRoles.push(credentials.RoleArn);
+  }
+}
+
+/** Every state of a chain, inside Parallel branches and Map iterators and item processors too. */
+function* allStates(start: sfn.State, seen: Set<sfn.State>): Generator<sfn.State> {
+  for (const state of sfn.State.findReachableStates(start, { includeErrorHandlers: true })) {
+    if (seen.has(state)) continue;
+    seen.add(state);
+    yield state;
+    // Members of sfn.State and sfn.Parallel that are not public: the graphs nested in Parallel and Map states, and
+    // the branches a Parallel keeps until it is bound to a graph.
+    const inner = state as unknown as {
+      branches?: sfn.StateGraph[];
+      _branches?: sfn.IChainable[];
+      iteration?: sfn.StateGraph;
+      processor?: sfn.StateGraph;
+    };
+    const nested = [...(inner.branches ?? []), ...(inner._branches ?? []), inner.iteration, inner.processor];
+    for (const graph of nested) {
+      if (graph) yield* allStates(graph.startState, seen);
+    }
+  }
+}
+
+/**
+ * The language of a task's fields: the state's (or inherited) `QueryLanguage`, unless the state holds only the other
+ * language's field (`Arguments` is JSONata's, `Parameters` JSONPath's).
+ */
+function fieldLanguage(state: JsonObject, language: QueryLanguage): QueryLanguage {
+  const hasArguments = state.Arguments !== undefined;
+  const hasParameters = state.Parameters !== undefined;
+  if (hasArguments && !hasParameters) return 'JSONata';
+  if (hasParameters && !hasArguments) return 'JSONPath';
+  return language;
+}
+
+function languageOf(node: JsonObject): QueryLanguage | undefined {
+  const value = node.QueryLanguage;
+  return value === 'JSONata' || value === 'JSONPath' ? value : undefined;
+}
+
+function isJsonataExpression(value: string): boolean {
+  const trimmed = value.trim();
+  return trimmed.startsWith('{%') && trimmed.endsWith('%}');
+}
+
+function isObject(value: Json | undefined): value is JsonObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function parseJson(text: string, what: string): JsonObject {
+  let value: Json;
+  try {
+    value = JSON.parse(text) as Json;
+  } catch (e) {
+    throw new Error(
+      `${what} is not valid JSON: ${(e as Error).message}. Fix the definition (Workflow Studio can export it).`,
+    );
+  }
+  if (!isObject(value)) {
+    throw new Error(`${what} must be a JSON object (an Amazon States Language definition), got: ${truncate(text)}`);
+  }
+  return value;
+}
+
+/** A resource for messages: the partition pseudo parameter as `<partition>`, other tokens as `<token>`. */
+function display(value: string): string {
+  if (!Token.isUnresolved(value)) return value;
+  return value
+    .replace(/\$\{Token\[AWS\.Partition\.\d+\]\}/g, '<partition>')
+    .replace(/\$\{Token\[[^\]]*\]\}/g, '<token>');
+}
+
+function truncate(text: string): string {
+  return text.length > 120 ? `${text.slice(0, 117)}...` : text;
+}
+
+/**
+ * The state machine defined in this app whose ARN `arn` is exactly (a substitution `child.stateMachineArn`), so that
+ * it is read from its own resource like a child passed to `addChild`.
+ */
+export function stateMachineOfArn(arn: string): sfn.IStateMachine | undefined {
+  if (!Token.isUnresolved(arn)) return undefined;
+  const fragments = Tokenization.reverseString(arn);
+  if (fragments.length !== 1) return undefined;
+  const token = fragments.firstToken;
+  if (!(token instanceof Reference)) return undefined;
+  const target = token.target;
+  if (!(target instanceof sfn.CfnStateMachine)) return undefined;
+  const scope = target.node.scope;
+  return scope instanceof sfn.StateMachine ? scope : undefined;
+}

@@ -1,0 +1,56 @@
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { Construct } from 'constructs';
+import { ASSUME_ROLE } from './grants';
+
+/**
+ * The parent's role. aws-cdk-lib task constructs that start children (`StepFunctionsStartExecution`) add their own
+ * statements to the state machine's role when the state machine is created; for a definition given to
+ * `NestedWorkflowRole`, this role grants those children exactly instead, so it leaves those statements out. Every other
+ * statement (other tasks, logging, tracing, users' own) is added as usual.
+ */
+export class ParentRole extends iam.Role {
+  private readonly replaced = new Set<iam.PolicyStatement>();
+  private readonly replacedAssumeRoles = new Set<string>();
+  private readonly added = new Set<iam.PolicyStatement>();
+
+  constructor(scope: Construct, id: string, props: iam.RoleProps) {
+    super(scope, id, props);
+  }
+
+  /** Leaves `statements` (and `sts:AssumeRole` statements on exactly `assumeRoles`) out of the role from now on. */
+  public replace(statements: iam.PolicyStatement[], assumeRoles: string[]): void {
+    statements.forEach((s) => this.replaced.add(s));
+    assumeRoles.forEach((arn) => this.replacedAssumeRoles.add(arn));
+  }
+
+  /** Whether one of `statements` is already on the role (the state machine was created before `replace`). */
+  public alreadyAdded(statements: iam.PolicyStatement[]): boolean {
+    return statements.some((s) => this.added.has(s));
+  }
+
+  public addToPrincipalPolicy(statement: iam.PolicyStatement): iam.AddToPrincipalPolicyResult {
+    // Fields are not set yet while iam.Role's constructor runs.
+    if (this.replaced?.has(statement) || this.isReplacedAssumeRole(statement)) {
+      // The policies that grant the child exactly are children of this role: depending on it depends on them.
+      return { statementAdded: true, policyDependable: this };
+    }
+    this.added?.add(statement);
+    return super.addToPrincipalPolicy(statement);
+  }
+
+  /** Whether statements of states-related actions reached the role from outside this library. */
+  public receivedStatesGrants(): boolean {
+    return [...this.added].some((s) => s.actions.some((a) => a.startsWith('states:') && /Execution$/.test(a)));
+  }
+
+  private isReplacedAssumeRole(statement: iam.PolicyStatement): boolean {
+    if (this.replacedAssumeRoles === undefined || this.replacedAssumeRoles.size === 0) return false;
+    return (
+      statement.actions.length === 1 &&
+      statement.actions[0] === ASSUME_ROLE &&
+      statement.resources.length > 0 &&
+      statement.resources.every((r) => this.replacedAssumeRoles.has(r)) &&
+      Object.keys(statement.conditions ?? {}).length === 0
+    );
+  }
+}
