@@ -72,7 +72,7 @@ const PARENT_DEFINITION = {
 
 /**
  * Builds the example: an environment-agnostic stack with three child state machines (one per integration pattern)
- * and a parent state machine that starts them with a `NestedWorkflowRole`.
+ * and a parent state machine that starts them, whose `NestedWorkflowRole` is derived from the parent's definition.
  *
  * @param props app props (e.g. `outdir`); the context always disables creation stack traces
  */
@@ -87,23 +87,16 @@ export function buildExampleApp(props: AppProps = {}): ExampleApp {
   const asyncChild = child(stack, 'AsyncChild', 'ExampleAsyncChild');
   const callbackChild = child(stack, 'CallbackChild', 'ExampleCallbackChild');
 
-  const parentRole = new NestedWorkflowRole(stack, 'ParentRole', {
-    child: syncChild,
-    integrationPattern: sfn.IntegrationPattern.RUN_JOB,
-  });
-  parentRole.addChild(asyncChild, { integrationPattern: sfn.IntegrationPattern.REQUEST_RESPONSE });
-  parentRole.addChild(callbackChild, { integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN });
-
-  new sfn.StateMachine(stack, 'Parent', {
-    role: parentRole.role,
-    definitionBody: sfn.DefinitionBody.fromString(JSON.stringify(PARENT_DEFINITION, undefined, 2)),
-    definitionSubstitutions: {
-      Partition: Aws.PARTITION,
-      SyncChildArn: syncChild.stateMachineArn,
-      AsyncChildArn: asyncChild.stateMachineArn,
-      CallbackChildArn: callbackChild.stateMachineArn,
-    },
-  });
+  // The role reads the same definition and substitutions as the state machine: one grant per task that starts a child.
+  const definitionBody = sfn.DefinitionBody.fromString(JSON.stringify(PARENT_DEFINITION, undefined, 2));
+  const definitionSubstitutions = {
+    Partition: Aws.PARTITION,
+    SyncChildArn: syncChild.stateMachineArn,
+    AsyncChildArn: asyncChild.stateMachineArn,
+    CallbackChildArn: callbackChild.stateMachineArn,
+  };
+  const parentRole = new NestedWorkflowRole(stack, 'ParentRole', { definitionBody, definitionSubstitutions });
+  new sfn.StateMachine(stack, 'Parent', { role: parentRole.role, definitionBody, definitionSubstitutions });
 
   return { app, stack, parentRole };
 }

@@ -491,6 +491,91 @@ describe('reading definitions', () => {
   });
 });
 
+describe('each task resource grants what its integration pattern needs', () => {
+  const start = (name: string) => ({
+    Action: 'states:StartExecution',
+    Effect: 'Allow',
+    Resource: stateMachineArn(name),
+  });
+  const executions = (name: string) => ({
+    Action: ['states:DescribeExecution', 'states:StopExecution'],
+    Effect: 'Allow',
+    Resource: `arn:aws:states:${REGION}:${ACCOUNT}:execution:${name}:*`,
+  });
+  test.each<[string, object[]]>([
+    ['arn:aws:states:::states:startExecution', [start('Worker')]],
+    ['arn:aws:states:::states:startExecution.sync', [start('Worker'), executions('Worker'), eventsStatement()]],
+    ['arn:aws:states:::states:startExecution.sync:2', [start('Worker'), executions('Worker'), eventsStatement()]],
+    ['arn:aws:states:::states:startExecution.waitForTaskToken', [start('Worker')]],
+    ['arn:aws:states:::aws-sdk:sfn:startExecution', [start('Worker')]],
+    ['arn:aws:states:::aws-sdk:sfn:startExecution.waitForTaskToken', [start('Worker')]],
+    [
+      'arn:aws:states:::aws-sdk:sfn:startSyncExecution',
+      [{ Action: 'states:StartSyncExecution', Effect: 'Allow', Resource: stateMachineArn('Worker') }],
+    ],
+  ])('%s', (resource, statements) => {
+    const { stack } = roleFromAsl(oneTask(resource, { StateMachineArn: stateMachineArn('Worker') }));
+    expect(Object.values(policyDocuments(Template.fromStack(stack)))).toEqual([
+      { Version: '2012-10-17', Statement: statements },
+    ]);
+  });
+});
+
+describe('definitions in other shapes', () => {
+  test('skips entries that are not states and lists a task without a resource as not granted', () => {
+    const { stack } = roleFromAsl({
+      StartAt: 'A',
+      States: {
+        Note: 'not a state',
+        A: {
+          Type: 'Parallel',
+          Branches: ['not a branch', { StartAt: 'X' }],
+          Next: 'B',
+        },
+        B: { Type: 'Task', End: true },
+        C: { Type: 'Task', Resource: START, Parameters: { StateMachineArn: stateMachineArn('Worker') }, End: true },
+      },
+    });
+    expect(Object.values(policyDocuments(Template.fromStack(stack)))).toEqual([
+      {
+        Version: '2012-10-17',
+        Statement: [{ Action: 'states:StartExecution', Effect: 'Allow', Resource: stateMachineArn('Worker') }],
+      },
+    ]);
+    expect(Annotations.fromStack(stack).findWarning('/Stack/ParentRole', Match.anyValue())[0].entry.data).toMatch(
+      /get no grant from it: 'B' \(\)\./,
+    );
+  });
+
+  test('a CustomState holding a startExecution task is read like a definition', () => {
+    const stack = newStack();
+    const custom = new sfn.CustomState(stack, 'Custom', {
+      stateJson: { Type: 'Task', Resource: START, Parameters: { StateMachineArn: stateMachineArn('Worker') } },
+    });
+    const definitionBody = sfn.DefinitionBody.fromChainable(custom.next(new sfn.Pass(stack, 'Done')));
+    const parentRole = new NestedWorkflowRole(stack, 'ParentRole', { definitionBody });
+    new sfn.StateMachine(stack, 'Parent', { role: parentRole.role, definitionBody });
+    Template.fromStack(stack).hasResourceProperties('AWS::IAM::Policy', {
+      PolicyName: 'NestedWorkflowPolicy',
+      PolicyDocument: {
+        Statement: [{ Action: 'states:StartExecution', Effect: 'Allow', Resource: stateMachineArn('Worker') }],
+      },
+    });
+  });
+
+  test('the ARN of an L1 CfnStateMachine is split like an imported ARN', async () => {
+    const stack = newStack();
+    const cfn = new sfn.CfnStateMachine(stack, 'L1Child', {
+      roleArn: `arn:aws:iam::${ACCOUNT}:role/ChildRole`,
+      stateMachineName: 'L1Child',
+      definitionString: '{"StartAt":"A","States":{"A":{"Type":"Succeed"}}}',
+    });
+    roleFromAsl(oneTask(START_SYNC, { StateMachineArn: '${Child}' }), { Child: cfn.attrArn }, stack);
+    const probes = probesFor({ ...PARENT, name: 'L1Child', pattern: 'RUN_JOB' }, PARENT);
+    expect(await failedProbes(parentPolicies(stack), probes)).toEqual([]);
+  });
+});
+
 describe('bad definitions are refused at synthesis, before any resource exists', () => {
   const runtimeArn = oneTask(START_SYNC, { 'StateMachineArn.$': '$.childArn' });
 
@@ -545,6 +630,46 @@ describe('bad definitions are refused at synthesis, before any resource exists',
       oneTask(START, { StateMachineArn: stateMachineArn('Worker') }, { Credentials: { 'RoleArn.$': '$.role' } }),
       undefined,
       /state 'Start child' takes its Credentials role at run time .*Name the role in the definition/,
+    ],
+    [
+      'a credentials role from a JSONata expression',
+      {
+        QueryLanguage: 'JSONata',
+        StartAt: 'Start child',
+        States: {
+          'Start child': {
+            Type: 'Task',
+            Resource: START,
+            Arguments: { StateMachineArn: stateMachineArn('Worker') },
+            Credentials: { RoleArn: '{% $states.input.role %}' },
+            End: true,
+          },
+        },
+      },
+      undefined,
+      /state 'Start child' takes its Credentials role at run time/,
+    ],
+    [
+      'credentials that are not an object',
+      oneTask(START, { StateMachineArn: stateMachineArn('Worker') }, { Credentials: 'Starter' }),
+      undefined,
+      /state 'Start child' takes its Credentials role at run time \("Starter"\)/,
+    ],
+    [
+      'a callback child in another account',
+      oneTask(
+        `${START}.waitForTaskToken`,
+        { StateMachineArn: stateMachineArn('Worker', { account: OTHER_ACCOUNT }) },
+        { Credentials: { RoleArn: `arn:aws:iam::${OTHER_ACCOUNT}:role/Starter` } },
+      ),
+      undefined,
+      /is in account 222222222222 and uses \.waitForTaskToken, but task tokens cannot cross accounts/,
+    ],
+    [
+      'a JSONata task without Arguments',
+      { QueryLanguage: 'JSONata', StartAt: 'Run', States: { Run: { Type: 'Task', Resource: START, End: true } } },
+      undefined,
+      /state 'Run' starts a child state machine .* but has no Arguments\.StateMachineArn/,
     ],
     [
       'a credentials role that is not a role ARN',

@@ -150,16 +150,13 @@ class DefinitionReader {
       return;
     }
     const [, startSuffix, sdkAction, sdkSuffix] = match;
+    // startSyncExecution returns the child's result itself: it is the synchronous path of an Express child.
     const express = sdkAction === 'startSyncExecution';
     let integrationPattern = sfn.IntegrationPattern.REQUEST_RESPONSE;
-    if (express || startSuffix?.startsWith('.sync')) integrationPattern = sfn.IntegrationPattern.RUN_JOB;
     if (startSuffix === '.waitForTaskToken' || sdkSuffix !== undefined) {
       integrationPattern = sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN;
     }
-    if (express && sdkSuffix !== undefined) {
-      // startSyncExecution returns the child's result itself: a task token has no use there.
-      integrationPattern = sfn.IntegrationPattern.RUN_JOB;
-    }
+    if (express || startSuffix?.startsWith('.sync')) integrationPattern = sfn.IntegrationPattern.RUN_JOB;
 
     const jsonata = fieldLanguage(state, language) === 'JSONata';
     const field = jsonata ? 'Arguments' : 'Parameters';
@@ -224,7 +221,7 @@ function readChain(
   replacedStatements: iam.PolicyStatement[],
   replacedAssumeRoles: string[],
 ): void {
-  for (const state of allStates(chainable.startState, new Set())) {
+  for (const state of allStates(chainable.startState)) {
     // Parallel and Map states are walked as objects (a Parallel renders its branches only once bound to a graph).
     if (!(state instanceof sfn.TaskStateBase || state instanceof sfn.CustomState)) continue;
     const json = state.toStateJson() as JsonObject;
@@ -240,10 +237,8 @@ function readChain(
 }
 
 /** Every state of a chain, inside Parallel branches and Map iterators and item processors too. */
-function* allStates(start: sfn.State, seen: Set<sfn.State>): Generator<sfn.State> {
+function* allStates(start: sfn.State): Generator<sfn.State> {
   for (const state of sfn.State.findReachableStates(start, { includeErrorHandlers: true })) {
-    if (seen.has(state)) continue;
-    seen.add(state);
     yield state;
     // Members of sfn.State and sfn.Parallel that are not public: the graphs nested in Parallel and Map states, and
     // the branches a Parallel keeps until it is bound to a graph.
@@ -255,7 +250,7 @@ function* allStates(start: sfn.State, seen: Set<sfn.State>): Generator<sfn.State
     };
     const nested = [...(inner.branches ?? []), ...(inner._branches ?? []), inner.iteration, inner.processor];
     for (const graph of nested) {
-      if (graph) yield* allStates(graph.startState, seen);
+      if (graph) yield* allStates(graph.startState);
     }
   }
 }
@@ -323,8 +318,6 @@ export function stateMachineOfArn(arn: string): sfn.IStateMachine | undefined {
   if (fragments.length !== 1) return undefined;
   const token = fragments.firstToken;
   if (!(token instanceof Reference)) return undefined;
-  const target = token.target;
-  if (!(target instanceof sfn.CfnStateMachine)) return undefined;
-  const scope = target.node.scope;
-  return scope instanceof sfn.StateMachine ? scope : undefined;
+  const scope = token.target.node.scope;
+  return token.target instanceof sfn.CfnStateMachine && scope instanceof sfn.StateMachine ? scope : undefined;
 }

@@ -29,12 +29,11 @@ export class ParentRole extends iam.Role {
   }
 
   public addToPrincipalPolicy(statement: iam.PolicyStatement): iam.AddToPrincipalPolicyResult {
-    // Fields are not set yet while iam.Role's constructor runs.
-    if (this.replaced?.has(statement) || this.isReplacedAssumeRole(statement)) {
+    if (this.replaced.has(statement) || this.isReplacedAssumeRole(statement)) {
       // The policies that grant the child exactly are children of this role: depending on it depends on them.
       return { statementAdded: true, policyDependable: this };
     }
-    this.added?.add(statement);
+    this.added.add(statement);
     return super.addToPrincipalPolicy(statement);
   }
 
@@ -44,7 +43,6 @@ export class ParentRole extends iam.Role {
   }
 
   private isReplacedAssumeRole(statement: iam.PolicyStatement): boolean {
-    if (this.replacedAssumeRoles === undefined || this.replacedAssumeRoles.size === 0) return false;
     return (
       statement.actions.length === 1 &&
       statement.actions[0] === ASSUME_ROLE &&
