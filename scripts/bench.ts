@@ -4,7 +4,8 @@
  * (against the floor of the ARNs they must name), the policy resources, IAM's quotas and synthesis time. Prints the
  * report and writes it to docs/benchmarks.md.
  *
- * `BENCH_RUNS` sets the timed runs per side and N (default 5).
+ * `BENCH_RUNS` sets the timed runs per side and N (default 5; five times as many below N=100, where a run takes a few
+ * milliseconds and one pause of the machine would move the median).
  */
 import { readFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
@@ -26,6 +27,7 @@ import {
 
 const COUNTS = [1, 10, 100, 300, 500];
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const runsFor = (count: number) => (count < 100 ? 5 * RUNS : RUNS);
 /** The N at which synthesis time is held against aws-cdk-lib's (issue 5). */
 const TARGET_COUNT = 300;
 /** Policy characters within this factor of the floor (issue 5). */
@@ -40,15 +42,15 @@ interface CountResult {
 
 /**
  * Measures every side at `count`: one untimed run per side first (module loading, JIT; its template is the one
- * measured), then `RUNS` timed runs, the sides interleaved and their order rotated from run to run so that neither a
- * burst of load on the machine nor the garbage of the previous side falls on one side only.
+ * measured), then `runsFor(count)` timed runs, the sides interleaved and their order rotated from run to run so that
+ * neither a burst of load on the machine nor the garbage of the previous side falls on one side only.
  */
 function measureCount(count: number): CountResult {
   const policies = new Map(
     BENCH_SIDES.map((side) => [side, measurePolicies(synthesize(() => buildParent(side, count)))] as const),
   );
   const timings = new Map(BENCH_SIDES.map((side) => [side, [] as number[]]));
-  for (let run = 0; run < RUNS; run++) {
+  for (let run = 0; run < runsFor(count); run++) {
     for (let k = 0; k < BENCH_SIDES.length; k++) {
       const side = BENCH_SIDES[(run + k) % BENCH_SIDES.length];
       timings.get(side)!.push(synthesize(() => buildParent(side, count)).milliseconds);
@@ -144,7 +146,7 @@ function countSection(result: CountResult): string[] {
         text('inline characters (all) / largest managed policy', largest),
         text('fits IAM quotas (deployable)', deployable),
         [
-          `synthesis of the parent and its role, ms: median of ${RUNS} (min–max)`,
+          `synthesis of the parent and its role, ms: median of ${runsFor(result.count)} (min–max)`,
           ms(oursParent.milliseconds),
           ...theirs.flatMap((m) => [ms(m.milliseconds), fixed(ratio(synth, median(m.milliseconds)), 2)]),
         ],
@@ -298,7 +300,8 @@ function report(results: readonly CountResult[], loadBefore: number[], loadAfter
       `managed policy ≤ ${int(q.managedPolicyCharacters)}, at most ${q.managedPoliciesPerRole} managed policies per ` +
       `role (the default quota; ${q.managedPoliciesPerRoleRaised} on request). A role over them fails to deploy.`,
     `- **synthesis**: from \`new App()\` through the constructs to the end of \`app.synth()\`, median of ${RUNS} ` +
-      'runs after one untimed run, the four builds interleaved in one process (in rotating order).',
+      `runs (${runsFor(1)} below N=100, where a run takes milliseconds) after one untimed run, the four builds ` +
+      'interleaved in one process (in rotating order).',
     "- **ratios**: NestedWorkflowRole's figure divided by aws-cdk-lib's (below 1: smaller or faster).",
     '',
     ...results.flatMap(countSection),
@@ -350,12 +353,12 @@ function main(): void {
   const loadBefore = os.loadavg();
   const results: CountResult[] = [];
   for (const count of COUNTS) {
-    process.stderr.write(`N=${count}: measuring ${BENCH_SIDES.length} builds, ${RUNS} timed runs each\n`);
+    process.stderr.write(`N=${count}: measuring ${BENCH_SIDES.length} builds, ${runsFor(count)} timed runs each\n`);
     results.push(measureCount(count));
   }
   const text = report(results, loadBefore, os.loadavg());
   mkdirSync(dirname(OUTPUT), { recursive: true });
-  writeFileSync(OUTPUT, `${text}\n`);
+  writeFileSync(OUTPUT, text);
   process.stdout.write(text);
   process.stderr.write(`written to ${OUTPUT}\n`);
 }
