@@ -105,6 +105,12 @@ project.addTask('compare', {
   description: 'Simulate the probes on aws-cdk-lib StepFunctionsStartExecution and on NestedWorkflowRole, side by side',
   exec: tsNode('scripts', 'compare.ts'),
 });
+project.addTask('bench', {
+  description:
+    'Policy size, IAM quotas and synthesis time of NestedWorkflowRole and aws-cdk-lib StepFunctionsStartExecution for 1 to 500 children; writes docs/benchmarks.md',
+  env: { CDK_DISABLE_CLI_TELEMETRY: 'true' },
+  exec: tsNode('scripts', 'bench.ts'),
+});
 
 // jsii's Node 20 end-of-life banner is noise in every build log.
 project.tasks.addEnvironment('JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION', '20');
