@@ -38,7 +38,13 @@ const project = new awscdk.AwsCdkConstructLibrary({
     settings: { singleQuote: true, printWidth: 120, trailingComma: javascript.TrailingComma.ALL },
   },
 
-  devDeps: ['@cloud-copilot/iam-simulate@^0.1.173', 'cdk-nag@^3.0.2'],
+  devDeps: [
+    '@cloud-copilot/iam-simulate@^0.1.173',
+    'cdk-nag@^3.0.2',
+    // Deploy-time assertions of test/nested-workflow.integ.ts. 2.245.0-alpha.0 is the newest release on the
+    // registry (none was published for 2.258.0); its peer range ^2.245.0 covers our aws-cdk-lib floor.
+    '@aws-cdk/integ-tests-alpha@2.245.0-alpha.0',
+  ],
 
   typecheckTests: true,
   jestOptions: {
