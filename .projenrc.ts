@@ -115,6 +115,31 @@ project.addTask('compare', {
 // jsii's Node 20 end-of-life banner is noise in every build log.
 project.tasks.addEnvironment('JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION', '20');
 
+// Every README and JSDoc example must compile: strict in the assembly (what Construct Hub reads) and on the command
+// line. Fixtures in rosetta/ give the examples their imports and scope. The tablet it writes (.jsii.tabl.json) ships
+// in the npm package, so that pacmak translates the examples here and in the release workflow.
+project.package.file.addOverride('jsii.metadata', { jsii: { rosetta: { strict: true } } });
+const rosetta = project.addTask('rosetta:extract', {
+  description: 'Compile every README and JSDoc example (jsii-rosetta, strict) and translate it into each language',
+  exec: 'jsii-rosetta extract --strict .jsii',
+});
+
+// Python/Java/.NET/Go bindings generated offline (code only, no language toolchain), so that an API jsii cannot
+// render in a language fails the build here; the release workflow builds the real packages (package:python etc.).
+const bindings = project.addTask('bindings', {
+  description: 'Generate the Python, Java, .NET and Go bindings, code only, into dist/bindings/<language>',
+  steps: [
+    { exec: 'rm -rf dist/bindings' },
+    {
+      exec:
+        'jsii-pacmak --code-only --force --no-npmignore --rosetta-unknown-snippets fail ' +
+        '--target python --target java --target dotnet --target go --outdir dist/bindings',
+    },
+  ],
+});
+project.postCompileTask.spawn(rosetta);
+project.postCompileTask.spawn(bindings);
+
 // Packaging for Python/Java/.NET/Go needs registries this build cannot reach: the local build
 // packages JavaScript only; the release workflow packages every language.
 project.packageTask.reset();

@@ -136,6 +136,9 @@ export interface NestedWorkflowRoleProps extends NestedWorkflowChildOptions {
  * events grants that `.sync` children need exist when Step Functions creates the managed rule.
  *
  * @example
+ * declare const childStateMachine: sfn.IStateMachine;
+ * declare const definitionBody: sfn.DefinitionBody;
+ *
  * const parentRole = new NestedWorkflowRole(this, 'ParentRole', {
  *   child: childStateMachine,
  *   integrationPattern: sfn.IntegrationPattern.RUN_JOB,
