@@ -1,4 +1,4 @@
-import { awscdk, javascript, JsonFile } from 'projen';
+import { awscdk, javascript, JsonFile, ReleasableCommits } from 'projen';
 
 const project = new awscdk.AwsCdkConstructLibrary({
   name: 'cdk-nested-workflow-role',
@@ -61,6 +61,18 @@ const project = new awscdk.AwsCdkConstructLibrary({
     },
   },
 
+  // Conventional commits: feat and fix commits cut a release (docs, test, build, ci and chore do not); pull request
+  // titles (the squash-merge commit) may use every type this history uses.
+  releasableCommits: ReleasableCommits.featuresAndFixes(),
+  githubOptions: {
+    pullRequestLintOptions: {
+      semanticTitleOptions: { types: ['feat', 'fix', 'docs', 'test', 'build', 'ci', 'refactor', 'perf', 'chore'] },
+    },
+  },
+
+  // The GitHub build runs what .ci/run runs: the build, then the example app (the release workflow too).
+  postBuildSteps: [{ name: 'Example app', run: 'npx projen example' }],
+
   publishToPypi: {
     distName: 'cdk-nested-workflow-role',
     module: 'cdk_nested_workflow_role',
@@ -84,7 +96,7 @@ project.gitignore.removePatterns('/lib');
 project.gitignore.include('/lib/**/*.ts');
 project.gitignore.exclude('/lib/**/*.js', '/lib/**/*.d.ts', '/lib/**/*.d.ts.map', 'cdk.out', '/.jsii.tabl.json');
 // Ship compiled JavaScript and declarations only, never the TypeScript sources.
-project.npmignore?.exclude('/lib/**/*.ts', '/examples/', '/docs/', '/scripts/', '/.ci/');
+project.npmignore?.exclude('/lib/**/*.ts', '/examples/', '/docs/', '/scripts/', '/.ci/', '/CONTRIBUTING.md');
 project.npmignore?.include('/lib/**/*.d.ts');
 
 // examples/ and scripts/ are type-checked and linted like the tests (each folder needs a tsconfig the
