@@ -1,4 +1,4 @@
-import { awscdk, javascript, JsonFile } from 'projen';
+import { awscdk, javascript, JsonFile, ReleasableCommits } from 'projen';
 
 const project = new awscdk.AwsCdkConstructLibrary({
   name: 'cdk-nested-workflow-role',
@@ -38,7 +38,13 @@ const project = new awscdk.AwsCdkConstructLibrary({
     settings: { singleQuote: true, printWidth: 120, trailingComma: javascript.TrailingComma.ALL },
   },
 
-  devDeps: ['@cloud-copilot/iam-simulate@^0.1.173', 'cdk-nag@^3.0.2'],
+  devDeps: [
+    '@cloud-copilot/iam-simulate@^0.1.173',
+    'cdk-nag@^3.0.2',
+    // Deploy-time assertions of test/nested-workflow.integ.ts. 2.245.0-alpha.0 is the newest release on the
+    // registry (none was published for 2.258.0); its peer range ^2.245.0 covers our aws-cdk-lib floor.
+    '@aws-cdk/integ-tests-alpha@2.245.0-alpha.0',
+  ],
 
   typecheckTests: true,
   jestOptions: {
@@ -54,6 +60,18 @@ const project = new awscdk.AwsCdkConstructLibrary({
       coveragePathIgnorePatterns: ['/node_modules/', '/test/'],
     },
   },
+
+  // Conventional commits: feat and fix commits cut a release (docs, test, build, ci and chore do not); pull request
+  // titles (the squash-merge commit) may use every type this history uses.
+  releasableCommits: ReleasableCommits.featuresAndFixes(),
+  githubOptions: {
+    pullRequestLintOptions: {
+      semanticTitleOptions: { types: ['feat', 'fix', 'docs', 'test', 'build', 'ci', 'refactor', 'perf', 'chore'] },
+    },
+  },
+
+  // The GitHub build runs what .ci/run runs: the build, then the example app (the release workflow too).
+  postBuildSteps: [{ name: 'Example app', run: 'npx projen example' }],
 
   publishToPypi: {
     distName: 'cdk-nested-workflow-role',
@@ -78,7 +96,7 @@ project.gitignore.removePatterns('/lib');
 project.gitignore.include('/lib/**/*.ts');
 project.gitignore.exclude('/lib/**/*.js', '/lib/**/*.d.ts', '/lib/**/*.d.ts.map', 'cdk.out', '/.jsii.tabl.json');
 // Ship compiled JavaScript and declarations only, never the TypeScript sources.
-project.npmignore?.exclude('/lib/**/*.ts', '/examples/', '/docs/', '/scripts/', '/.ci/');
+project.npmignore?.exclude('/lib/**/*.ts', '/examples/', '/docs/', '/scripts/', '/.ci/', '/CONTRIBUTING.md');
 project.npmignore?.include('/lib/**/*.d.ts');
 
 // examples/ and scripts/ are type-checked and linted like the tests (each folder needs a tsconfig the
@@ -114,6 +132,31 @@ project.addTask('bench', {
 
 // jsii's Node 20 end-of-life banner is noise in every build log.
 project.tasks.addEnvironment('JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION', '20');
+
+// Every README and JSDoc example must compile: strict in the assembly (what Construct Hub reads) and on the command
+// line. Fixtures in rosetta/ give the examples their imports and scope. The tablet it writes (.jsii.tabl.json) ships
+// in the npm package, so that pacmak translates the examples here and in the release workflow.
+project.package.file.addOverride('jsii.metadata', { jsii: { rosetta: { strict: true } } });
+const rosetta = project.addTask('rosetta:extract', {
+  description: 'Compile every README and JSDoc example (jsii-rosetta, strict) and translate it into each language',
+  exec: 'jsii-rosetta extract --strict .jsii',
+});
+
+// Python/Java/.NET/Go bindings generated offline (code only, no language toolchain), so that an API jsii cannot
+// render in a language fails the build here; the release workflow builds the real packages (package:python etc.).
+const bindings = project.addTask('bindings', {
+  description: 'Generate the Python, Java, .NET and Go bindings, code only, into dist/bindings/<language>',
+  steps: [
+    { exec: 'rm -rf dist/bindings' },
+    {
+      exec:
+        'jsii-pacmak --code-only --force --no-npmignore --rosetta-unknown-snippets fail ' +
+        '--target python --target java --target dotnet --target go --outdir dist/bindings',
+    },
+  ],
+});
+project.postCompileTask.spawn(rosetta);
+project.postCompileTask.spawn(bindings);
 
 // Packaging for Python/Java/.NET/Go needs registries this build cannot reach: the local build
 // packages JavaScript only; the release workflow packages every language.

@@ -1,13 +1,15 @@
 import * as path from 'path';
 import { App, AppProps, Aws, Stack } from 'aws-cdk-lib';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { NestedWorkflowRole } from '../lib';
 
-/** The example app, its one stack, and the parent role whose policies the example prints. */
+/** The example app, its one stack, the parent role whose policies the example prints, and the parent. */
 export interface ExampleApp {
   readonly app: App;
   readonly stack: Stack;
   readonly parentRole: NestedWorkflowRole;
+  readonly parent: sfn.StateMachine;
 }
 
 /** A child state machine that does nothing but succeed. */
@@ -16,6 +18,26 @@ function child(stack: Stack, id: string, stateMachineName: string): sfn.StateMac
     stateMachineName,
     definitionBody: sfn.DefinitionBody.fromChainable(
       new sfn.Pass(stack, `${id}Pass`).next(new sfn.Succeed(stack, `${id}Done`)),
+    ),
+  });
+}
+
+/**
+ * The callback child: sends the parent's task token back (`SendTaskSuccess`), so that the parent's
+ * WAIT_FOR_TASK_TOKEN task completes and a deployed example runs to SUCCEEDED (a real child would work first).
+ */
+function callbackChild(stack: Stack, id: string, stateMachineName: string): sfn.StateMachine {
+  return new sfn.StateMachine(stack, id, {
+    stateMachineName,
+    definitionBody: sfn.DefinitionBody.fromChainable(
+      new tasks.CallAwsService(stack, `${id}SendTaskSuccess`, {
+        service: 'sfn',
+        action: 'sendTaskSuccess',
+        parameters: { TaskToken: sfn.JsonPath.stringAt('$.TaskToken'), Output: '{}' },
+        // SendTaskSuccess has no resource type in IAM (a task token is not a resource): "*" is the only choice.
+        iamAction: 'states:SendTaskSuccess',
+        iamResources: ['*'],
+      }),
     ),
   });
 }
@@ -85,7 +107,7 @@ export function buildExampleApp(props: AppProps = {}): ExampleApp {
 
   const syncChild = child(stack, 'SyncChild', 'ExampleSyncChild');
   const asyncChild = child(stack, 'AsyncChild', 'ExampleAsyncChild');
-  const callbackChild = child(stack, 'CallbackChild', 'ExampleCallbackChild');
+  const callback = callbackChild(stack, 'CallbackChild', 'ExampleCallbackChild');
 
   // The role reads the same definition and substitutions as the state machine: one grant per task that starts a child.
   const definitionBody = sfn.DefinitionBody.fromString(JSON.stringify(PARENT_DEFINITION, undefined, 2));
@@ -93,12 +115,16 @@ export function buildExampleApp(props: AppProps = {}): ExampleApp {
     Partition: Aws.PARTITION,
     SyncChildArn: syncChild.stateMachineArn,
     AsyncChildArn: asyncChild.stateMachineArn,
-    CallbackChildArn: callbackChild.stateMachineArn,
+    CallbackChildArn: callback.stateMachineArn,
   };
   const parentRole = new NestedWorkflowRole(stack, 'ParentRole', { definitionBody, definitionSubstitutions });
-  new sfn.StateMachine(stack, 'Parent', { role: parentRole.role, definitionBody, definitionSubstitutions });
+  const parent = new sfn.StateMachine(stack, 'Parent', {
+    role: parentRole.role,
+    definitionBody,
+    definitionSubstitutions,
+  });
 
-  return { app, stack, parentRole };
+  return { app, stack, parentRole, parent };
 }
 
 /** `ts-node examples/app.ts` (or `cdk synth --app 'npx ts-node examples/app.ts'`): synthesizes the example. */

@@ -189,6 +189,8 @@ export interface NestedWorkflowRoleProps extends NestedWorkflowChildOptions {
  * events grants that `.sync` children need exist when Step Functions creates the managed rule.
  *
  * @example
+ * declare const child: sfn.IStateMachine;
+ *
  * const definitionBody = sfn.DefinitionBody.fromFile('parent.asl.json');
  * const definitionSubstitutions = { ChildArn: child.stateMachineArn };
  * const parentRole = new NestedWorkflowRole(this, 'ParentRole', { definitionBody, definitionSubstitutions });

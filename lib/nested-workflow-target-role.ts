@@ -75,6 +75,11 @@ export interface NestedWorkflowTargetRoleProps extends NestedWorkflowChildBaseOp
  * child's executions: no events grants, since a cross-account `.sync` task only polls.
  *
  * @example
+ * declare const childAccountStack: Stack; // a stack in the child's account
+ * declare const child: sfn.IStateMachine;
+ * declare const parentRoleArn: string;
+ * declare const parentArn: string;
+ *
  * const starter = new NestedWorkflowTargetRole(childAccountStack, 'ChildStarter', {
  *   child,
  *   integrationPattern: sfn.IntegrationPattern.RUN_JOB,
