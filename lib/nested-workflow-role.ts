@@ -115,13 +115,26 @@ export interface NestedWorkflowRoleProps extends NestedWorkflowChildOptions {
    * `.waitForTaskToken` (callback), and `arn:<partition>:states:::aws-sdk:sfn:startSyncExecution` (an Express child run
    * synchronously). The child is read from `Parameters.StateMachineArn` (JSONPath) or `Arguments.StateMachineArn`
    * (JSONata), and a child in another account from the task's `Credentials.RoleArn`. Other tasks get no grant from
-   * this role: a warning lists them.
+   * this role: a warning lists them, with the `ItemReader`/`ResultWriter` of Distributed Maps.
+   *
+   * `startExecution.sync` on an Express child of the app (in the parent's account) gets what a Standard `.sync` child
+   * gets plus `states:DescribeExecution` on `express:<name>:*`, its Express executions (what Step Functions calls is
+   * not documented; `aws-sdk:sfn:startSyncExecution`, which needs only `states:StartSyncExecution`, is the
+   * recommended path). It is refused through `Credentials`: AWS documents it unsupported across accounts.
+   *
+   * A Distributed Map (`ItemProcessor.ProcessorConfig.Mode: DISTRIBUTED`) starts child workflow executions of the
+   * parent itself: the parent (`parentStateMachineName`, or the state machine of the app that uses the role) gets
+   * `states:StartExecution` on itself, `states:DescribeExecution`/`states:StopExecution` on `execution:<parent>:*`
+   * and `states:RedriveExecution` on `execution:<parent>/<label>:*` for each map `Label` (every label of the parent
+   * when a map has none), in the policy `NestedWorkflowMapRunPolicy`, which the parent does not depend on.
    *
    * Pass the same `definitionBody` to the parent `sfn.StateMachine`. For `fromChainable`, the statements that
    * aws-cdk-lib's `StepFunctionsStartExecution` tasks would add to the role are left out: this role grants their
    * children exactly; the grants of the chain's other tasks still reach the role.
    *
    * @default - no definition: add children with `child` and `addChild`, or a definition with `addDefinition`
+   * @see https://docs.aws.amazon.com/step-functions/latest/dg/iam-policies-eg-dist-map.html
+   * @see https://docs.aws.amazon.com/step-functions/latest/dg/redrive-map-run.html
    */
   readonly definitionBody?: sfn.DefinitionBody;
 
