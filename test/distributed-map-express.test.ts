@@ -592,6 +592,82 @@ describe("Express children started with startExecution.sync in the parent's acco
   });
 });
 
+describe('Express parents', () => {
+  const requestResponseAndStandardMap = () =>
+    fromAsl({
+      StartAt: 'Start child',
+      States: {
+        'Start child': {
+          Type: 'Task',
+          Resource: START,
+          Parameters: { StateMachineArn: stateMachineArn('Child') },
+          Next: 'Map',
+        },
+        Map: {
+          ...distributedMap('Child', { Label: 'Items' }),
+          ItemProcessor: {
+            ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' },
+            StartAt: 'Run child',
+            States: {
+              'Run child': {
+                Type: 'Task',
+                Resource: `${START}.sync`,
+                Parameters: { StateMachineArn: stateMachineArn('Child') },
+                End: true,
+              },
+            },
+          },
+        },
+      },
+    });
+
+  test('request-response tasks, and .sync inside a STANDARD Distributed Map, are accepted in an Express parent', async () => {
+    const stack = newStack();
+    const definitionBody = requestResponseAndStandardMap();
+    const parentRole = new NestedWorkflowRole(stack, 'ParentRole', {
+      definitionBody,
+      parentStateMachineType: sfn.StateMachineType.EXPRESS,
+    });
+    new sfn.StateMachine(stack, 'Parent', {
+      role: parentRole.role,
+      definitionBody,
+      stateMachineName: 'Parent',
+      stateMachineType: sfn.StateMachineType.EXPRESS,
+    });
+    const template = Template.fromStack(stack).toJSON();
+    const probes = [
+      ...probesFor({ ...PARENT_ENV, name: 'Child', pattern: 'RUN_JOB' }, PARENT_ENV),
+      ...mapRunProbesFor({ ...PARENT_ENV, name: 'Parent', labels: ['Items'] }),
+    ];
+    expect(await failedProbes(parentPolicies(template), probes)).toEqual([]);
+  });
+
+  test('an L1 CfnStateMachine of type EXPRESS using the role fails synthesis for a .waitForTaskToken task', () => {
+    const stack = newStack();
+    const parentRole = new NestedWorkflowRole(stack, 'ParentRole', {
+      definitionBody: fromAsl({
+        StartAt: 'Wait',
+        States: {
+          Wait: {
+            Type: 'Task',
+            Resource: `${START}.waitForTaskToken`,
+            Parameters: { StateMachineArn: stateMachineArn('Child') },
+            End: true,
+          },
+        },
+      }),
+    });
+    new sfn.CfnStateMachine(stack, 'Parent', {
+      roleArn: parentRole.role.roleArn,
+      stateMachineType: 'EXPRESS',
+      definitionString: '{}',
+    });
+    expect(() => Template.fromStack(stack)).toThrow(
+      /the parent state machine Stack\/Parent that uses this role is EXPRESS, but state 'Wait' \(arn:aws:states:::states:startExecution\.waitForTaskToken\) waits for a job or a callback/,
+    );
+  });
+});
+
 describe('errors', () => {
   test('a .sync task in the Express child workflow executions of a Distributed Map', () => {
     expect(() =>
