@@ -13,9 +13,15 @@ export interface ExampleApp {
 }
 
 /** A child state machine that does nothing but succeed. */
-function child(stack: Stack, id: string, stateMachineName: string): sfn.StateMachine {
+function child(
+  stack: Stack,
+  id: string,
+  stateMachineName: string,
+  stateMachineType?: sfn.StateMachineType,
+): sfn.StateMachine {
   return new sfn.StateMachine(stack, id, {
     stateMachineName,
+    stateMachineType,
     definitionBody: sfn.DefinitionBody.fromChainable(
       new sfn.Pass(stack, `${id}Pass`).next(new sfn.Succeed(stack, `${id}Done`)),
     ),
@@ -48,11 +54,12 @@ function resource(api: string): string {
 }
 
 /**
- * The parent's definition in Amazon States Language: three Task states in sequence, one per integration pattern.
+ * The parent's definition in Amazon States Language: one Task state per integration pattern, an Express child run
+ * with `.sync:2`, and a Distributed Map (its Map Run starts child workflow executions of the parent itself).
  * `${...}` are definition substitutions, replaced by CloudFormation at deploy time.
  */
 const PARENT_DEFINITION = {
-  Comment: 'Starts three child state machines, one per integration pattern',
+  Comment: 'Starts one child state machine per integration pattern, an Express child with .sync:2, and a Map Run',
   StartAt: 'RunSyncChild',
   States: {
     RunSyncChild: {
@@ -64,6 +71,14 @@ const PARENT_DEFINITION = {
         Input: { 'AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID.$': '$$.Execution.Id', 'input.$': '$' },
       },
       ResultPath: '$.sync',
+      Next: 'RunExpressChild',
+    },
+    RunExpressChild: {
+      Type: 'Task',
+      Comment: 'RUN_JOB on an Express child in the same account: start it and wait for its result',
+      Resource: resource('startExecution.sync:2'),
+      Parameters: { StateMachineArn: '${ExpressChildArn}', Input: { 'input.$': '$.sync.Output' } },
+      ResultPath: '$.express',
       Next: 'StartAsyncChild',
     },
     StartAsyncChild: {
@@ -87,14 +102,34 @@ const PARENT_DEFINITION = {
       },
       TimeoutSeconds: 3600,
       ResultPath: '$.callback',
+      Next: 'ListItems',
+    },
+    ListItems: {
+      Type: 'Pass',
+      Result: [{ item: 1 }, { item: 2 }],
+      ResultPath: '$.items',
+      Next: 'ProcessItems',
+    },
+    ProcessItems: {
+      Type: 'Map',
+      Comment: 'A Distributed Map: its Map Run "Items" runs each item as a child workflow execution of this parent',
+      Label: 'Items',
+      ItemsPath: '$.items',
+      ItemProcessor: {
+        ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' },
+        StartAt: 'ProcessItem',
+        States: { ProcessItem: { Type: 'Pass', End: true } },
+      },
+      ResultPath: null,
       End: true,
     },
   },
 };
 
 /**
- * Builds the example: an environment-agnostic stack with three child state machines (one per integration pattern)
- * and a parent state machine that starts them, whose `NestedWorkflowRole` is derived from the parent's definition.
+ * Builds the example: an environment-agnostic stack with four child state machines (one per integration pattern,
+ * and an Express child run with `.sync:2`) and a parent state machine that starts them and runs a Distributed Map,
+ * whose `NestedWorkflowRole` is derived from the parent's definition.
  *
  * @param props app props (e.g. `outdir`); the context always disables creation stack traces
  */
@@ -106,6 +141,7 @@ export function buildExampleApp(props: AppProps = {}): ExampleApp {
   const stack = new Stack(app, 'NestedWorkflowExample');
 
   const syncChild = child(stack, 'SyncChild', 'ExampleSyncChild');
+  const expressChild = child(stack, 'ExpressChild', 'ExampleExpressChild', sfn.StateMachineType.EXPRESS);
   const asyncChild = child(stack, 'AsyncChild', 'ExampleAsyncChild');
   const callback = callbackChild(stack, 'CallbackChild', 'ExampleCallbackChild');
 
@@ -114,6 +150,7 @@ export function buildExampleApp(props: AppProps = {}): ExampleApp {
   const definitionSubstitutions = {
     Partition: Aws.PARTITION,
     SyncChildArn: syncChild.stateMachineArn,
+    ExpressChildArn: expressChild.stateMachineArn,
     AsyncChildArn: asyncChild.stateMachineArn,
     CallbackChildArn: callback.stateMachineArn,
   };

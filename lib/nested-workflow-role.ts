@@ -4,7 +4,21 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct, IConstruct } from 'constructs';
 import { checkChild, checkMaxManagedPolicies, ChildPolicies, ChildRecord } from './private/child-role';
-import { DefinitionTasks, NestedTask, readDefinition, stateMachineOfArn } from './private/definition';
+import {
+  DefinitionTasks,
+  DistributedMapState,
+  NestedTask,
+  readDefinition,
+  stateMachineOfArn,
+} from './private/definition';
+import {
+  attachMapRunPolicy,
+  checkDistributedMaps,
+  expressParentError,
+  expressUsers,
+  mapRunParent,
+  mapRunStatements,
+} from './private/map-run';
 import { ParentRole } from './private/parent-role';
 
 /**
@@ -101,13 +115,26 @@ export interface NestedWorkflowRoleProps extends NestedWorkflowChildOptions {
    * `.waitForTaskToken` (callback), and `arn:<partition>:states:::aws-sdk:sfn:startSyncExecution` (an Express child run
    * synchronously). The child is read from `Parameters.StateMachineArn` (JSONPath) or `Arguments.StateMachineArn`
    * (JSONata), and a child in another account from the task's `Credentials.RoleArn`. Other tasks get no grant from
-   * this role: a warning lists them.
+   * this role: a warning lists them, with the `ItemReader`/`ResultWriter` of Distributed Maps.
+   *
+   * `startExecution.sync` on an Express child of the app (in the parent's account) gets what a Standard `.sync` child
+   * gets plus `states:DescribeExecution` on `express:<name>:*`, its Express executions (what Step Functions calls is
+   * not documented; `aws-sdk:sfn:startSyncExecution`, which needs only `states:StartSyncExecution`, is the
+   * recommended path). It is refused through `Credentials`: AWS documents it unsupported across accounts.
+   *
+   * A Distributed Map (`ItemProcessor.ProcessorConfig.Mode: DISTRIBUTED`) starts child workflow executions of the
+   * parent itself: the parent (`parentStateMachineName`, or the state machine of the app that uses the role) gets
+   * `states:StartExecution` on itself, `states:DescribeExecution`/`states:StopExecution` on `execution:<parent>:*`
+   * and `states:RedriveExecution` on `execution:<parent>/<label>:*` for each map `Label` (every label of the parent
+   * when a map has none), in the policy `NestedWorkflowMapRunPolicy`, which the parent does not depend on.
    *
    * Pass the same `definitionBody` to the parent `sfn.StateMachine`. For `fromChainable`, the statements that
    * aws-cdk-lib's `StepFunctionsStartExecution` tasks would add to the role are left out: this role grants their
    * children exactly; the grants of the chain's other tasks still reach the role.
    *
    * @default - no definition: add children with `child` and `addChild`, or a definition with `addDefinition`
+   * @see https://docs.aws.amazon.com/step-functions/latest/dg/iam-policies-eg-dist-map.html
+   * @see https://docs.aws.amazon.com/step-functions/latest/dg/redrive-map-run.html
    */
   readonly definitionBody?: sfn.DefinitionBody;
 
@@ -161,12 +188,27 @@ export interface NestedWorkflowRoleProps extends NestedWorkflowChildOptions {
    * The name of the parent state machine that assumes this role.
    *
    * When given, the trust policy lets only that state machine assume the role (`aws:SourceArn` equal to its ARN);
-   * otherwise any state machine of this account and region may (`stateMachine:*`).
+   * otherwise any state machine of this account and region may (`stateMachine:*`). A definition with Distributed Maps
+   * is granted its Map Runs on this state machine (in the role's stack); without it, on the one state machine of the
+   * app that uses the role.
    *
    * @default - any state machine of the stack's account and region may assume the role
    * @see https://docs.aws.amazon.com/step-functions/latest/dg/procedure-create-iam-role.html#prevent-cross-service-confused-deputy
    */
   readonly parentStateMachineName?: string;
+
+  /**
+   * The type of the parent state machine.
+   *
+   * Express workflows support only request-response integrations: for an Express parent, a task of the definition
+   * that waits for a job or a callback (`.sync`, `.sync:2`, `.waitForTaskToken`) is refused, except inside a
+   * Distributed Map whose child workflow executions are STANDARD. The type of an `sfn.StateMachine` of the app that
+   * uses the role is read at synthesis, and checked the same way.
+   *
+   * @default - the type of the state machine of the app that uses the role; STANDARD if none does
+   * @see https://docs.aws.amazon.com/step-functions/latest/dg/choosing-workflow-type.html
+   */
+  readonly parentStateMachineType?: sfn.StateMachineType;
 
   /**
    * How many managed policies this construct may attach to the role when the grants do not fit in the inline
@@ -208,6 +250,11 @@ export class NestedWorkflowRole extends Construct implements iam.IGrantable {
   private readonly runtimeChildren: Map<string, NestedWorkflowRuntimeChildren>;
   private readonly usedRuntimeChildren = new Set<string>();
   private readonly otherTasks: string[] = [];
+  private readonly distributedMaps: DistributedMapState[] = [];
+  private readonly waitingTasks: DefinitionTasks['waitingTasks'] = [];
+  private readonly parentStateMachineName?: string;
+  private readonly parentStateMachineType?: sfn.StateMachineType;
+  private mapRunError?: string;
 
   constructor(scope: Construct, id: string, props: NestedWorkflowRoleProps = {}) {
     super(scope, id);
@@ -228,6 +275,8 @@ export class NestedWorkflowRole extends Construct implements iam.IGrantable {
           'Pass `child` too, or give the pattern to `addChild(child, { integrationPattern })`.',
       );
     }
+    this.parentStateMachineName = name;
+    this.parentStateMachineType = props.parentStateMachineType;
     const first = props.child ? checkChild(this, props.child, props, 'parent') : undefined;
     this.runtimeChildren = new Map();
     for (const entry of props.runtimeChildren ?? []) {
@@ -270,12 +319,19 @@ export class NestedWorkflowRole extends Construct implements iam.IGrantable {
     this.role = role;
     this.parentRole = role;
     this.grantPrincipal = role;
+    // Before ChildPolicies packs its grants: the Map Run policy then exists and is counted.
+    const self = this;
+    Aspects.of(this).add({
+      visit(node: IConstruct) {
+        if (node === self) self.grantMapRuns();
+      },
+    });
     this.policies = new ChildPolicies(this, role, maxManagedPolicies);
     if (first) this.policies.add(first);
     if (definition) this.applyDefinition(definition);
 
     this.node.addValidation({ validate: () => this.validateRuntimeChildren() });
-    const self = this;
+    this.node.addValidation({ validate: () => this.validateExecutionTypes() });
     Aspects.of(this).add({
       visit(node: IConstruct) {
         if (node === self) self.warn();
@@ -316,6 +372,11 @@ export class NestedWorkflowRole extends Construct implements iam.IGrantable {
   /** Reads a definition and checks every child it starts, without changing any state. */
   private checkDefinition(body: sfn.DefinitionBody, substitutions?: { [key: string]: string }): CheckedDefinition {
     const tasks = readDefinition(this.node.path, body, substitutions);
+    checkDistributedMaps(this.node.path, tasks.distributedMaps, tasks.waitingTasks);
+    if (this.parentStateMachineType === sfn.StateMachineType.EXPRESS) {
+      const error = expressParentError('`parentStateMachineType` is EXPRESS', tasks.waitingTasks);
+      if (error) throw new Error(`${this.node.path}: ${error}`);
+    }
     const children: ChildRecord[] = [];
     const runtimeStates: string[] = [];
     for (const task of tasks.nested) {
@@ -346,17 +407,6 @@ export class NestedWorkflowRole extends Construct implements iam.IGrantable {
           'state machines can be started with startSyncExecution. Use arn:<partition>:states:::states:startExecution.sync for a Standard child.',
       );
     }
-    if (
-      inApp &&
-      !task.express &&
-      task.integrationPattern === sfn.IntegrationPattern.RUN_JOB &&
-      inApp.stateMachineType === sfn.StateMachineType.EXPRESS
-    ) {
-      throw new Error(
-        `${this.node.path}: ${integration} starts ${inApp.node.path}, an Express state machine, with startExecution.sync, which ` +
-          'Step Functions does not support for nested Express workflows. Use arn:<partition>:states:::aws-sdk:sfn:startSyncExecution.',
-      );
-    }
     return checkChild(
       this,
       child,
@@ -365,6 +415,7 @@ export class NestedWorkflowRole extends Construct implements iam.IGrantable {
         stateMachineType: task.express && !inApp ? sfn.StateMachineType.EXPRESS : undefined,
         credentialsRoleArn: task.credentialsRoleArn,
         stateName: task.stateName,
+        startExecutionSync: !task.express && task.integrationPattern === sfn.IntegrationPattern.RUN_JOB,
       },
       'parent',
     );
@@ -372,6 +423,14 @@ export class NestedWorkflowRole extends Construct implements iam.IGrantable {
 
   private applyDefinition(definition: CheckedDefinition): void {
     const { tasks, children, runtimeStates } = definition;
+    if (tasks.distributedMaps.length > 0 && !this.parentRole.replaceDistributedMapPolicy()) {
+      throw new Error(
+        `${this.node.path}: addDefinition was called after the parent state machine was created with this role, so aws-cdk-lib's DistributedMapPolicy is already on the role. ` +
+          'Call addDefinition (or pass `definitionBody`) before creating the state machine.',
+      );
+    }
+    this.distributedMaps.push(...tasks.distributedMaps);
+    this.waitingTasks.push(...tasks.waitingTasks);
     this.parentRole.replace(tasks.replacedStatements, tasks.replacedAssumeRoles);
     children.forEach((record) => this.policies.add(record));
     runtimeStates.forEach((state) => this.usedRuntimeChildren.add(state));
@@ -386,6 +445,32 @@ export class NestedWorkflowRole extends Construct implements iam.IGrantable {
         `\`runtimeChildren\` names state '${state}', but no definition of this role has a state '${state}' that takes its child's ARN at run time. ` +
         'Check the state name, or remove the entry.',
     );
+  }
+
+  /** The Map Run grants of the definitions' Distributed Maps, on the parent itself (once, at synthesis). */
+  private grantMapRuns(): void {
+    if (this.distributedMaps.length === 0 || this.node.tryFindChild('MapRunPolicy')) return;
+    const parent = mapRunParent(this, this.role, this.parentStateMachineName, this.distributedMaps);
+    if (typeof parent === 'string') {
+      this.mapRunError = parent;
+      return;
+    }
+    attachMapRunPolicy(this, this.role, mapRunStatements(parent, this.distributedMaps));
+  }
+
+  /** The Map Run error, and the waiting tasks of a definition whose parent turns out Express at synthesis. */
+  private validateExecutionTypes(): string[] {
+    const errors = this.mapRunError ? [this.mapRunError] : [];
+    if (this.parentStateMachineType !== sfn.StateMachineType.EXPRESS) {
+      for (const user of expressUsers(this.role)) {
+        const error = expressParentError(
+          `the parent state machine ${user} that uses this role is EXPRESS`,
+          this.waitingTasks,
+        );
+        if (error) errors.push(error);
+      }
+    }
+    return errors;
   }
 
   /** The advisories, once the definitions are known: tasks this role does not grant, grants it cannot replace. */

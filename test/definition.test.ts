@@ -253,41 +253,46 @@ describe('reading definitions', () => {
       Parameters: { StateMachineArn: stateMachineArn(name) },
       End: true,
     });
-    const { stack } = roleFromAsl({
-      StartAt: 'Outer',
-      States: {
-        Outer: {
-          Type: 'Parallel',
-          Branches: [
-            {
-              StartAt: 'Inner',
-              States: {
-                Inner: {
-                  Type: 'Parallel',
-                  Branches: [{ StartAt: 'Deep', States: { Deep: task('Deep', START_SYNC) } }],
-                  End: true,
+    const stack = newStack();
+    const definitionBody = sfn.DefinitionBody.fromString(
+      JSON.stringify({
+        StartAt: 'Outer',
+        States: {
+          Outer: {
+            Type: 'Parallel',
+            Branches: [
+              {
+                StartAt: 'Inner',
+                States: {
+                  Inner: {
+                    Type: 'Parallel',
+                    Branches: [{ StartAt: 'Deep', States: { Deep: task('Deep', START_SYNC) } }],
+                    End: true,
+                  },
                 },
               },
-            },
-          ],
-          Next: 'Legacy map',
-        },
-        'Legacy map': {
-          Type: 'Map',
-          Iterator: { StartAt: 'In iterator', States: { 'In iterator': task('Iterated') } },
-          Next: 'Distributed',
-        },
-        Distributed: {
-          Type: 'Map',
-          ItemProcessor: {
-            ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' },
-            StartAt: 'In distributed map',
-            States: { 'In distributed map': task('Distributed', `${START}.waitForTaskToken`) },
+            ],
+            Next: 'Legacy map',
           },
-          End: true,
+          'Legacy map': {
+            Type: 'Map',
+            Iterator: { StartAt: 'In iterator', States: { 'In iterator': task('Iterated') } },
+            Next: 'Distributed',
+          },
+          Distributed: {
+            Type: 'Map',
+            ItemProcessor: {
+              ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' },
+              StartAt: 'In distributed map',
+              States: { 'In distributed map': task('Distributed', `${START}.waitForTaskToken`) },
+            },
+            End: true,
+          },
         },
-      },
-    });
+      }),
+    );
+    // The distributed Map runs child workflow executions of the parent itself: name it.
+    new NestedWorkflowRole(stack, 'ParentRole', { definitionBody, parentStateMachineName: 'Parent' });
     const children: ChildScenario[] = [
       { ...PARENT, name: 'Deep', pattern: 'RUN_JOB' },
       { ...PARENT, name: 'Iterated', pattern: 'REQUEST_RESPONSE' },
@@ -774,13 +779,18 @@ describe('bad definitions are refused at synthesis, before any resource exists',
     );
   });
 
-  test('startExecution.sync on an Express state machine of the app', () => {
+  test('startExecution.sync on an Express state machine of the app, through Credentials (another account)', () => {
     const stack = newStack();
     const express = inStackChild(stack, 'Express', { stateMachineType: sfn.StateMachineType.EXPRESS });
+    const credentials = { RoleArn: `arn:aws:iam::${ACCOUNT}:role/Starter` };
     expect(() =>
-      roleFromAsl(oneTask(START_SYNC, { StateMachineArn: '${Child}' }), { Child: express.stateMachineArn }, stack),
+      roleFromAsl(
+        oneTask(START_SYNC, { StateMachineArn: '${Child}' }, { Credentials: credentials }),
+        { Child: express.stateMachineArn },
+        stack,
+      ),
     ).toThrow(
-      /an Express state machine, with startExecution\.sync, .*Use arn:<partition>:states:::aws-sdk:sfn:startSyncExecution/,
+      /is an Express state machine started with startExecution\.sync through Credentials \(in another account\), which Step Functions does not support for nested Express workflows\. Use arn:<partition>:states:::aws-sdk:sfn:startSyncExecution in state 'Start child'\./,
     );
   });
 

@@ -6,7 +6,7 @@ import { findRoleLogicalIds, rolePolicies, simulate, simulateTrust } from './uti
 const verdict = (d: string) => (d === 'Allowed' ? 'Allowed' : 'Denied');
 
 describe('example apps synthesize offline', () => {
-  test('the single-account example grants each child its pattern', () => {
+  test('the single-account example grants each child its pattern, and the Map Run of its Distributed Map', () => {
     const { stack } = buildExampleApp();
     const template = Template.fromStack(stack).toJSON();
     const [role] = findRoleLogicalIds(template).filter((id) => id.startsWith('ParentRole'));
@@ -16,7 +16,12 @@ describe('example apps synthesize offline', () => {
     expect(statements).toEqual([
       'states:StartExecution',
       'states:DescribeExecution,states:StopExecution',
+      'states:DescribeExecution',
       'events:PutTargets,events:PutRule,events:DescribeRule',
+      // The Map Run policy, on the parent itself.
+      'states:StartExecution',
+      'states:DescribeExecution,states:StopExecution',
+      'states:RedriveExecution',
     ]);
   });
 

@@ -1,6 +1,6 @@
 /**
- * Integration test of the example app (examples/app.ts): a parent that starts one child per integration pattern
- * with a NestedWorkflowRole.
+ * Integration test of the example app (examples/app.ts): a parent that starts one child per integration pattern, an
+ * Express child with `.sync:2` and a Distributed Map's Map Run, with a NestedWorkflowRole.
  *
  * Offline, the build synthesizes this app and compares it with the committed snapshot
  * (test/nested-workflow.integ.snapshot, task integ:nested-workflow:assert); after a deliberate change, refresh it
@@ -25,7 +25,8 @@ const execution = integ.assertions.awsApiCall('SFN', 'startExecution', {
   input: JSON.stringify({ startedBy: 'nested-workflow.integ' }),
 });
 
-// The three tasks run in sequence (.sync, request-response, callback); each child finishes in seconds.
+// The tasks run in sequence (.sync, Express .sync:2, request-response, callback, a Distributed Map of two items);
+// each child finishes in seconds.
 integ.assertions
   .awsApiCall('SFN', 'describeExecution', { executionArn: execution.getAttString('executionArn') })
   .expect(ExpectedResult.objectLike({ status: 'SUCCEEDED' }))

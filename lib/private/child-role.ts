@@ -30,6 +30,11 @@ export interface ChildInput {
   readonly credentialsRoleArn?: string;
   /** The state of a definition that starts the child, for error messages (the child was passed directly if absent). */
   readonly stateName?: string;
+  /**
+   * True when the state's task is `states:startExecution.sync` (or `.sync:2`): for an Express child, `RUN_JOB` then
+   * means that task rather than `aws-sdk:sfn:startSyncExecution`.
+   */
+  readonly startExecutionSync?: boolean;
 }
 
 /** A checked child and what it needs. */
@@ -88,6 +93,13 @@ export function checkChild(
     );
   }
   const express = (actual ?? declared) === sfn.StateMachineType.EXPRESS;
+  const expressJob = express && pattern === sfn.IntegrationPattern.RUN_JOB && input.startExecutionSync === true;
+  if (expressJob && (input.credentialsRoleArn !== undefined || input.credentials !== undefined)) {
+    throw new Error(
+      `${path}: ${subject} is an Express state machine started with startExecution.sync through Credentials (in another account), which Step Functions does not support for nested Express workflows. ` +
+        `Use arn:<partition>:states:::aws-sdk:sfn:startSyncExecution in state '${state}'.`,
+    );
+  }
 
   let credentialsRole: string | undefined;
   if (input.credentialsRoleArn !== undefined) {
@@ -154,6 +166,7 @@ export function checkChild(
   const needs = needsFor({
     integrationPattern: pattern,
     express,
+    startExecutionSync: expressJob,
     encryptionKey: input.encryptionKey?.keyArn,
     grantee: credentialsRole !== undefined ? 'parent-via-role' : grantee,
     credentialsRole,

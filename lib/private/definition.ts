@@ -38,11 +38,53 @@ export interface DefinitionTasks {
   readonly replacedStatements: iam.PolicyStatement[];
   /** The `Credentials.RoleArn`s of those tasks (aws-cdk-lib adds `sts:AssumeRole` on each, outside `taskPolicies`). */
   readonly replacedAssumeRoles: string[];
+  /** Every Distributed Map of the definition, at any depth: each starts a Map Run of the parent itself. */
+  readonly distributedMaps: DistributedMapState[];
+  /**
+   * Every task (of any service) whose `Resource` ends with `.sync`, `.sync:2` or `.waitForTaskToken`, with the kind of
+   * execution it runs in: Express executions support only request-response integrations.
+   */
+  readonly waitingTasks: WaitingTask[];
+}
+
+/** A Map state whose `ItemProcessor.ProcessorConfig.Mode` is `DISTRIBUTED`. */
+export interface DistributedMapState {
+  readonly stateName: string;
+  /** `Label` (the Map Run's name in its child executions' ARNs), undefined when the state has none. */
+  readonly label?: string;
+  /** `ItemProcessor.ProcessorConfig.ExecutionType`: the type of the Map Run's child workflow executions. */
+  readonly executionType: 'STANDARD' | 'EXPRESS';
+  /** An `sfn.DistributedMap` of a chain: aws-cdk-lib attaches its own `DistributedMapPolicy` to the role for it. */
+  readonly cdkDistributedMap: boolean;
+}
+
+/** A task that waits for a job or a callback (`.sync`, `.sync:2`, `.waitForTaskToken`). */
+export interface WaitingTask {
+  readonly stateName: string;
+  /** The task's `Resource`, for messages. */
+  readonly resource: string;
+  /**
+   * The execution it runs in: `parent` (the parent's own executions, whatever their type), or the child workflow
+   * executions of the innermost Distributed Map around it (`STANDARD` or `EXPRESS`), named by `mapState`.
+   */
+  readonly runsIn: 'parent' | 'STANDARD' | 'EXPRESS';
+  readonly mapState?: string;
 }
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type JsonObject = { [key: string]: Json };
 type QueryLanguage = 'JSONPath' | 'JSONata';
+
+/** Where a state runs: the parent's executions, or the child workflow executions of a Distributed Map. */
+interface RunContext {
+  readonly runsIn: WaitingTask['runsIn'];
+  readonly mapState?: string;
+}
+
+const IN_PARENT: RunContext = { runsIn: 'parent' };
+
+/** A task integration pattern that waits: a job (`.sync`, `.sync:2`) or a callback (`.waitForTaskToken`). */
+const WAITING_RESOURCE = /\.(?:sync(?::2)?|waitForTaskToken)$/;
 
 // arn:<partition>:states:::states:startExecution[.sync[:2]|.waitForTaskToken], and the AWS SDK integrations that
 // start a child: aws-sdk:sfn:startExecution[.waitForTaskToken], aws-sdk:sfn:startSyncExecution.
@@ -69,7 +111,7 @@ export function readDefinition(
     const replacedStatements: iam.PolicyStatement[] = [];
     const replacedAssumeRoles: string[] = [];
     readChain(reader, body.chainable, replacedStatements, replacedAssumeRoles);
-    return { nested: reader.nested, others: reader.others, replacedStatements, replacedAssumeRoles };
+    return { ...reader.tasks(), replacedStatements, replacedAssumeRoles };
   }
   let definition: JsonObject;
   if (body instanceof sfn.FileDefinitionBody) {
@@ -93,36 +135,105 @@ export function readDefinition(
     );
   }
   reader.readGraph(definition, languageOf(definition) ?? 'JSONPath');
-  return { nested: reader.nested, others: reader.others, replacedStatements: [], replacedAssumeRoles: [] };
+  return { ...reader.tasks(), replacedStatements: [], replacedAssumeRoles: [] };
 }
 
 class DefinitionReader {
   public readonly nested: NestedTask[] = [];
   public readonly others: string[] = [];
+  public readonly distributedMaps: DistributedMapState[] = [];
+  public readonly waitingTasks: WaitingTask[] = [];
 
   constructor(
     private readonly where: string,
     private readonly substitutions: { [key: string]: string },
   ) {}
 
-  /** Reads the states of a definition, a Parallel branch or a Map's iterator / item processor. */
-  public readGraph(graph: JsonObject, language: QueryLanguage): void {
-    const states = graph.States;
-    if (!isObject(states)) return;
-    for (const [name, state] of Object.entries(states)) {
+  /** What was read so far. */
+  public tasks(): Pick<DefinitionTasks, 'nested' | 'others' | 'distributedMaps' | 'waitingTasks'> {
+    return {
+      nested: this.nested,
+      others: this.others,
+      distributedMaps: this.distributedMaps,
+      waitingTasks: this.waitingTasks,
+    };
+  }
+
+  /**
+   * Reads the states of a definition, a Parallel branch or a Map's iterator / item processor, and every graph nested
+   * in them, depth first, in document order. The walk keeps its own stack: Step Functions accepts definitions nested
+   * far deeper than the JavaScript call stack allows (thousands of Parallel states within its 1 MB limit).
+   *
+   * @param cdkDistributedMap a Map state of `graph` that is an `sfn.DistributedMap` of a chain (aws-cdk-lib grants it)
+   */
+  public readGraph(
+    graph: JsonObject,
+    language: QueryLanguage,
+    context: RunContext = IN_PARENT,
+    cdkDistributedMap?: string,
+  ): void {
+    const frames: GraphFrame[] = [frameOf(graph, language, context)];
+    while (frames.length > 0) {
+      const frame = frames[frames.length - 1];
+      const entry = frame.states[frame.index++];
+      if (entry === undefined) {
+        frames.pop();
+        continue;
+      }
+      const [name, state] = entry;
       if (!isObject(state)) continue;
-      const stateLanguage = languageOf(state) ?? language;
+      const stateLanguage = languageOf(state) ?? frame.language;
+      const inner: GraphFrame[] = [];
       if (Array.isArray(state.Branches)) {
         for (const branch of state.Branches) {
-          if (isObject(branch)) this.readGraph(branch, languageOf(branch) ?? language);
+          if (isObject(branch)) inner.push(frameOf(branch, languageOf(branch) ?? frame.language, frame.context));
         }
       }
+      const distributed =
+        state.Type === 'Map' ? this.readMap(name, state, frames.length === 1 && name === cdkDistributedMap) : undefined;
       for (const key of ['Iterator', 'ItemProcessor']) {
-        const inner = state[key];
-        if (isObject(inner)) this.readGraph(inner, languageOf(inner) ?? language);
+        const processor = state[key];
+        if (!isObject(processor)) continue;
+        const innerContext = distributed ? { runsIn: distributed.executionType, mapState: name } : frame.context;
+        inner.push(frameOf(processor, languageOf(processor) ?? frame.language, innerContext));
       }
-      if (state.Type === 'Task') this.readTask(name, state, stateLanguage);
+      if (state.Type === 'Task') {
+        const resource = typeof state.Resource === 'string' ? state.Resource : '';
+        if (WAITING_RESOURCE.test(resource)) {
+          this.waitingTasks.push({ stateName: name, resource: display(resource), ...frame.context });
+        }
+        this.readTask(name, state, stateLanguage);
+      }
+      // The nested graphs are read before the next state of this one, the first branch first.
+      frames.push(...inner.reverse());
     }
+  }
+
+  /**
+   * A Distributed Map (`ItemProcessor.ProcessorConfig.Mode: DISTRIBUTED`), or undefined for an inline Map. Its
+   * `ItemReader` and `ResultWriter` are not nested workflows: they are listed with the tasks this role does not grant,
+   * unless aws-cdk-lib grants them (an `sfn.DistributedMap` of a chain).
+   */
+  private readMap(name: string, state: JsonObject, cdkDistributedMap: boolean): DistributedMapState | undefined {
+    const processor = state.ItemProcessor;
+    const config = isObject(processor) ? processor.ProcessorConfig : undefined;
+    if (!isObject(config) || config.Mode !== 'DISTRIBUTED') return undefined;
+    const map: DistributedMapState = {
+      stateName: name,
+      label: typeof state.Label === 'string' ? state.Label : undefined,
+      executionType: config.ExecutionType === 'EXPRESS' ? 'EXPRESS' : 'STANDARD',
+      cdkDistributedMap,
+    };
+    this.distributedMaps.push(map);
+    if (!cdkDistributedMap) {
+      for (const field of ['ItemReader', 'ResultWriter']) {
+        const value = state[field];
+        if (!isObject(value)) continue;
+        const resource = typeof value.Resource === 'string' ? value.Resource : '';
+        this.others.push(`'${name}' (${field} ${display(resource)})`);
+      }
+    }
+    return map;
   }
 
   /** Applies the definition substitutions to a string the role needs; a missing one is an error. */
@@ -221,11 +332,20 @@ function readChain(
   replacedStatements: iam.PolicyStatement[],
   replacedAssumeRoles: string[],
 ): void {
-  for (const state of allStates(chainable.startState)) {
-    // Parallel and Map states are walked as objects (a Parallel renders its branches only once bound to a graph).
+  for (const { state, context } of allStates(chainable.startState)) {
+    if (state instanceof sfn.MapBase) {
+      // Only the Map's own fields are read here: the states of its item processor are walked as objects.
+      const json = state.toStateJson() as JsonObject;
+      const processor = isObject(json.ItemProcessor) ? { ...json.ItemProcessor, States: {} } : undefined;
+      const mapOnly = { ...json, Iterator: undefined, ItemProcessor: processor } as unknown as JsonObject;
+      const cdkDistributedMap = state instanceof sfn.DistributedMap ? state.stateId : undefined;
+      reader.readGraph({ States: { [state.stateId]: mapOnly } }, 'JSONPath', context, cdkDistributedMap);
+      continue;
+    }
+    // Parallel states are walked as objects (a Parallel renders its branches only once bound to a graph).
     if (!(state instanceof sfn.TaskStateBase || state instanceof sfn.CustomState)) continue;
     const json = state.toStateJson() as JsonObject;
-    reader.readGraph({ States: { [state.stateId]: json } }, 'JSONPath');
+    reader.readGraph({ States: { [state.stateId]: json } }, 'JSONPath', context);
     if (!(state instanceof sfn.TaskStateBase)) continue;
     if (typeof json.Resource !== 'string' || !NESTED_RESOURCE.test(json.Resource)) continue;
     // `taskPolicies` is protected: the statements a task adds to the state machine's role when it is bound.
@@ -236,23 +356,75 @@ function readChain(
   }
 }
 
-/** Every state of a chain, inside Parallel branches and Map iterators and item processors too. */
-function* allStates(start: sfn.State): Generator<sfn.State> {
-  for (const state of sfn.State.findReachableStates(start, { includeErrorHandlers: true })) {
-    yield state;
-    // Members of sfn.State and sfn.Parallel that are not public: the graphs nested in Parallel and Map states, and
-    // the branches a Parallel keeps until it is bound to a graph.
-    const inner = state as unknown as {
-      branches?: sfn.StateGraph[];
-      _branches?: sfn.IChainable[];
-      iteration?: sfn.StateGraph;
-      processor?: sfn.StateGraph;
-    };
-    const nested = [...(inner.branches ?? []), ...(inner._branches ?? []), inner.iteration, inner.processor];
-    for (const graph of nested) {
-      if (graph) yield* allStates(graph.startState);
+/**
+ * Every state of a chain, inside Parallel branches and Map iterators and item processors too, with the execution it
+ * runs in. Walked with its own stack, like `readGraph`, whatever the depth.
+ */
+function* allStates(start: sfn.State): Generator<{ state: sfn.State; context: RunContext }> {
+  const pending: Array<{ start: sfn.State; context: RunContext }> = [{ start, context: IN_PARENT }];
+  const seen = new Set<sfn.State>();
+  while (pending.length > 0) {
+    const { start: first, context } = pending.pop()!;
+    const inner: Array<{ start: sfn.State; context: RunContext }> = [];
+    for (const state of sfn.State.findReachableStates(first, { includeErrorHandlers: true })) {
+      if (seen.has(state)) continue;
+      seen.add(state);
+      yield { state, context };
+      // Members of sfn.State and sfn.Parallel that are not public: the graphs nested in Parallel and Map states, and
+      // the branches a Parallel keeps until it is bound to a graph.
+      const nested = state as unknown as {
+        branches?: sfn.StateGraph[];
+        _branches?: sfn.IChainable[];
+        iteration?: sfn.StateGraph;
+        processor?: sfn.StateGraph;
+        processorMode?: sfn.ProcessorMode;
+        processorConfig?: sfn.ProcessorConfig;
+        mapExecutionType?: sfn.StateMachineType;
+      };
+      for (const graph of [...(nested.branches ?? []), ...(nested._branches ?? []), nested.iteration]) {
+        if (graph) inner.push({ start: graph.startState, context });
+      }
+      if (nested.processor) {
+        inner.push({ start: nested.processor.startState, context: processorContext(state, nested, context) });
+      }
     }
+    pending.push(...inner.reverse());
   }
+}
+
+/** The execution the item processor of a Map of a chain runs in. */
+function processorContext(
+  state: sfn.State,
+  map: {
+    processorConfig?: sfn.ProcessorConfig;
+    processorMode?: sfn.ProcessorMode;
+    mapExecutionType?: sfn.StateMachineType;
+  },
+  context: RunContext,
+): RunContext {
+  if (state instanceof sfn.DistributedMap) {
+    const express = map.mapExecutionType === sfn.StateMachineType.EXPRESS;
+    return { runsIn: express ? 'EXPRESS' : 'STANDARD', mapState: state.stateId };
+  }
+  const config = map.processorConfig;
+  if ((config?.mode ?? map.processorMode) !== sfn.ProcessorMode.DISTRIBUTED) return context;
+  return {
+    runsIn: config?.executionType === sfn.ProcessorType.EXPRESS ? 'EXPRESS' : 'STANDARD',
+    mapState: state.stateId,
+  };
+}
+
+/** A graph being walked: its states and the next one to read. */
+interface GraphFrame {
+  readonly states: Array<[string, Json]>;
+  index: number;
+  readonly language: QueryLanguage;
+  readonly context: RunContext;
+}
+
+function frameOf(graph: JsonObject, language: QueryLanguage, context: RunContext): GraphFrame {
+  const states = graph.States;
+  return { states: isObject(states) ? Object.entries(states) : [], index: 0, language, context };
 }
 
 /**

@@ -6,7 +6,9 @@ import { executionArnPattern, StateMachineArnParts, unqualifiedStateMachineArn }
 export const MANAGED_RULE_NAME = 'StepFunctionsGetEventsForStepFunctionsExecutionRule';
 
 export const START_EXECUTION = 'states:StartExecution';
-export const EXECUTION_ACTIONS = ['states:DescribeExecution', 'states:StopExecution'];
+export const DESCRIBE_EXECUTION = 'states:DescribeExecution';
+export const EXECUTION_ACTIONS = [DESCRIBE_EXECUTION, 'states:StopExecution'];
+export const REDRIVE_EXECUTION = 'states:RedriveExecution';
 export const EVENTS_ACTIONS = ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'];
 export const START_SYNC_EXECUTION = 'states:StartSyncExecution';
 export const ASSUME_ROLE = 'sts:AssumeRole';
@@ -25,6 +27,8 @@ export interface ChildNeeds {
   readonly startSync: boolean;
   /** `states:DescribeExecution` + `states:StopExecution` on the child's executions. */
   readonly executions: boolean;
+  /** `states:DescribeExecution` on the child's Express executions (`express:<name>:*`). */
+  readonly expressExecutions?: boolean;
   /** `events:*` on the managed rule in the parent's region and account. */
   readonly managedRule: boolean;
   /** `kms:Decrypt` on this key (ARN), for the child's encryption context. */
@@ -38,6 +42,11 @@ export interface ChildPattern {
   readonly integrationPattern: IntegrationPattern;
   /** True for an Express child. */
   readonly express: boolean;
+  /**
+   * For `RUN_JOB` on an Express child: true when the parent's task is `states:startExecution.sync` (or `.sync:2`),
+   * false (the default) for `aws-sdk:sfn:startSyncExecution`.
+   */
+  readonly startExecutionSync?: boolean;
   /** The child's customer managed key (ARN), if any. */
   readonly encryptionKey?: string;
   /**
@@ -54,6 +63,8 @@ export interface ChildPattern {
  * - run a job, Standard child: StartExecution, Describe/Stop on its executions, the events rule (not for a target
  *   role: cross-account `.sync` only polls), and kms:Decrypt when the child has a customer managed key;
  * - run a job, Express child (`aws-sdk:sfn:startSyncExecution`): StartSyncExecution only (+ kms:Decrypt);
+ * - run a job, Express child started with `startExecution.sync` in the parent's account: what a Standard child gets,
+ *   and DescribeExecution on its Express executions (`express:<name>:*`), the ARN form its executions have;
  * - started through a credentials role: only sts:AssumeRole on that role.
  */
 export function needsFor(child: ChildPattern): ChildNeeds {
@@ -63,7 +74,7 @@ export function needsFor(child: ChildPattern): ChildNeeds {
   }
   const sync = child.integrationPattern === IntegrationPattern.RUN_JOB;
   const decryptKey = sync ? child.encryptionKey : undefined;
-  if (sync && child.express) {
+  if (sync && child.express && !child.startExecutionSync) {
     return { ...none, startSync: true, decryptKey };
   }
   return {
@@ -71,6 +82,7 @@ export function needsFor(child: ChildPattern): ChildNeeds {
     start: true,
     executions: sync,
     managedRule: sync && child.grantee === 'parent',
+    expressExecutions: sync && child.express,
     decryptKey,
   };
 }
@@ -147,6 +159,7 @@ export class NestedWorkflowGrants {
     [START_SYNC_EXECUTION, new Map()],
   ]);
   private readonly executions = new Map<string, SizedResource>();
+  private readonly expressExecutions = new Map<string, SizedResource>();
   private readonly assumeRoles = new Map<string, SizedResource>();
   private readonly decrypts = new Map<string, DecryptEntry>();
   private managedRule = false;
@@ -177,6 +190,12 @@ export class NestedWorkflowGrants {
       this.executions.set(key, {
         arn: executionArnPattern(parts),
         length: arnLength(parts, 'execution', child.nameLength, ':*'),
+      });
+    }
+    if (needs.expressExecutions && !this.expressExecutions.has(key)) {
+      this.expressExecutions.set(key, {
+        arn: expressExecutionArnPattern(parts),
+        length: arnLength(parts, 'express', child.nameLength, ':*'),
       });
     }
     if (needs.assumeRole !== undefined && !this.assumeRoles.has(needs.assumeRole)) {
@@ -211,6 +230,9 @@ export class NestedWorkflowGrants {
     if (this.executions.size > 0) {
       groups.push({ actions: EXECUTION_ACTIONS, resources: [...this.executions.values()] });
     }
+    if (this.expressExecutions.size > 0) {
+      groups.push({ actions: [DESCRIBE_EXECUTION], resources: [...this.expressExecutions.values()] });
+    }
     if (this.managedRule) {
       groups.push({ actions: EVENTS_ACTIONS, resources: [managedRule] });
     }
@@ -226,6 +248,14 @@ export class NestedWorkflowGrants {
     }
     return groups;
   }
+}
+
+/**
+ * `arn:<p>:states:<r>:<a>:express:<name>:*`: every Express execution of this state machine (the Service Authorization
+ * Reference's `express` resource type, `express:<name>:<execution id>:<express id>`, which DescribeExecution accepts).
+ */
+function expressExecutionArnPattern(parts: StateMachineArnParts): string {
+  return `arn:${parts.partition}:states:${parts.region}:${parts.account}:express:${parts.name}:*`;
 }
 
 function startGroups(action: string, starts: Map<string, StartEntry>): StatementGroup[] {

@@ -1,4 +1,5 @@
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { ASSUME_ROLE } from './grants';
 
@@ -12,6 +13,8 @@ export class ParentRole extends iam.Role {
   private readonly replaced = new Set<iam.PolicyStatement>();
   private readonly replacedAssumeRoles = new Set<string>();
   private readonly added = new Set<iam.PolicyStatement>();
+  private grantsMapRuns = false;
+  private readonly distributedMapPolicies: iam.Policy[] = [];
 
   constructor(scope: Construct, id: string, props: iam.RoleProps) {
     super(scope, id, props);
@@ -21,6 +24,26 @@ export class ParentRole extends iam.Role {
   public replace(statements: iam.PolicyStatement[], assumeRoles: string[]): void {
     statements.forEach((s) => this.replaced.add(s));
     assumeRoles.forEach((arn) => this.replacedAssumeRoles.add(arn));
+  }
+
+  /**
+   * Leaves out the `DistributedMapPolicy` that aws-cdk-lib attaches for `sfn.DistributedMap` states of a chain: the
+   * role grants the Map Runs itself (exactly, and counted against the inline quota), never both.
+   *
+   * @returns false if such a policy is already attached (the state machine was created first)
+   */
+  public replaceDistributedMapPolicy(): boolean {
+    this.grantsMapRuns = true;
+    return this.distributedMapPolicies.length === 0;
+  }
+
+  public attachInlinePolicy(policy: iam.Policy): void {
+    // aws-cdk-lib's StateGraph.bind: `new iam.Policy(stateMachine, 'DistributedMapPolicy')`. Left unattached, the
+    // policy is not synthesized (iam.Policy renders only attached, non-empty policies).
+    const fromStateMachine = policy.node.id === 'DistributedMapPolicy' && policy.node.scope instanceof sfn.StateMachine;
+    if (fromStateMachine && this.grantsMapRuns) return;
+    if (fromStateMachine) this.distributedMapPolicies.push(policy);
+    super.attachInlinePolicy(policy);
   }
 
   /** Whether one of `statements` is already on the role (the state machine was created before `replace`). */

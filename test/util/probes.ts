@@ -226,3 +226,188 @@ export function probesFor(child: ChildScenario, parent: ParentEnv): ProbeCase[] 
       : []),
   ];
 }
+
+/** A parent state machine whose Distributed Maps run Map Runs (child workflow executions of the parent itself). */
+export interface MapRunScenario {
+  readonly partition: string;
+  readonly region: string;
+  readonly account: string;
+  readonly name: string;
+  /** The Map Run labels of its Distributed Maps; undefined: a map has no label (every label is granted). */
+  readonly labels?: string[];
+}
+
+/** Every probe of a parent's Map Runs: the calls Step Functions makes on the parent itself, and near misses. */
+export function mapRunProbesFor(parent: MapRunScenario): ProbeCase[] {
+  const probe = (label: string, action: string, resource: string, expect: Expectation, needed = false): ProbeCase => ({
+    label,
+    action,
+    resource,
+    expect,
+    needed,
+  });
+  const labelled = (name: string, label: string, id = 'item-1') =>
+    `arn:${parent.partition}:states:${parent.region}:${parent.account}:execution:${name}/${label}:${id}`;
+  const elsewhere = { ...parent, account: parent.account === OTHER_ACCOUNT ? '888888888888' : OTHER_ACCOUNT };
+  const labels = parent.labels ?? ['AnyLabel'];
+  return [
+    // What Step Functions calls for a Map Run and its redrive.
+    probe(
+      `StartExecution on ${parent.name} itself`,
+      'states:StartExecution',
+      stateMachine(parent, parent.name),
+      'Allowed',
+      true,
+    ),
+    probe(
+      `DescribeExecution on an execution of ${parent.name}`,
+      'states:DescribeExecution',
+      execution(parent, parent.name),
+      'Allowed',
+      true,
+    ),
+    probe(
+      `StopExecution on an execution of ${parent.name}`,
+      'states:StopExecution',
+      execution(parent, parent.name),
+      'Allowed',
+      true,
+    ),
+    ...labels.map((label) =>
+      probe(
+        `RedriveExecution on a child workflow execution of Map Run ${parent.name}/${label}`,
+        'states:RedriveExecution',
+        labelled(parent.name, label),
+        'Allowed',
+        true,
+      ),
+    ),
+
+    // Near misses: names that share a prefix, another state machine, other accounts, other labels.
+    probe(
+      `StartExecution on ${parent.name}Admin`,
+      'states:StartExecution',
+      stateMachine(parent, `${parent.name}Admin`),
+      'Denied',
+    ),
+    probe(
+      `StartExecution on ${parent.name}2`,
+      'states:StartExecution',
+      stateMachine(parent, `${parent.name}2`),
+      'Denied',
+    ),
+    probe(
+      'StartExecution on another state machine',
+      'states:StartExecution',
+      stateMachine(parent, 'OtherParent'),
+      'Denied',
+    ),
+    probe(
+      `StartExecution on ${parent.name} in another account`,
+      'states:StartExecution',
+      stateMachine(elsewhere, parent.name),
+      'Denied',
+    ),
+    probe(
+      `DescribeExecution on an execution of ${parent.name}Admin`,
+      'states:DescribeExecution',
+      execution(parent, `${parent.name}Admin`),
+      'Denied',
+    ),
+    probe(
+      `StopExecution on an execution of ${parent.name}2`,
+      'states:StopExecution',
+      execution(parent, `${parent.name}2`),
+      'Denied',
+    ),
+    probe(
+      'StopExecution on an execution of another state machine',
+      'states:StopExecution',
+      execution(parent, 'OtherParent'),
+      'Denied',
+    ),
+    ...labels.map((label) =>
+      probe(
+        `RedriveExecution on Map Run ${label} of another parent`,
+        'states:RedriveExecution',
+        labelled('OtherParent', label),
+        'Denied',
+      ),
+    ),
+    ...labels.map((label) =>
+      probe(
+        `RedriveExecution on Map Run ${label} of ${parent.name}Admin`,
+        'states:RedriveExecution',
+        labelled(`${parent.name}Admin`, label),
+        'Denied',
+      ),
+    ),
+    ...(parent.labels
+      ? [
+          probe(
+            `RedriveExecution on Map Run OtherLabel of ${parent.name}`,
+            'states:RedriveExecution',
+            labelled(parent.name, 'OtherLabel'),
+            'Denied',
+          ),
+        ]
+      : []),
+    probe(
+      `RedriveExecution on an execution of ${parent.name} itself`,
+      'states:RedriveExecution',
+      execution(parent, parent.name),
+      'Denied',
+    ),
+    probe(
+      `DeleteStateMachine on ${parent.name}`,
+      'states:DeleteStateMachine',
+      stateMachine(parent, parent.name),
+      'Denied',
+    ),
+    probe(
+      `StartSyncExecution on ${parent.name}`,
+      'states:StartSyncExecution',
+      stateMachine(parent, parent.name),
+      'Denied',
+    ),
+  ];
+}
+
+const expressExecution = (c: { partition: string; region: string; account: string }, name: string) =>
+  `arn:${c.partition}:states:${c.region}:${c.account}:express:${name}:run-1:express-1`;
+
+/**
+ * The probes of an Express child started with `startExecution.sync` in the parent's account: what a Standard `.sync`
+ * child gets, plus DescribeExecution on its Express executions; near misses on other Express state machines.
+ */
+export function expressSyncProbesFor(child: ChildScenario, parent: ParentEnv): ProbeCase[] {
+  const probe = (label: string, action: string, resource: string, expect: Expectation, needed = false): ProbeCase => ({
+    label,
+    action,
+    resource,
+    expect,
+    needed,
+  });
+  return [
+    ...probesFor({ ...child, pattern: 'RUN_JOB' }, parent),
+    probe(
+      `DescribeExecution on an Express execution of ${child.name}`,
+      'states:DescribeExecution',
+      expressExecution(child, child.name),
+      'Allowed',
+      true,
+    ),
+    probe(
+      `DescribeExecution on an Express execution of ${child.name}Admin`,
+      'states:DescribeExecution',
+      expressExecution(child, `${child.name}Admin`),
+      'Denied',
+    ),
+    probe(
+      `DescribeExecution on an Express execution of ${child.name}2`,
+      'states:DescribeExecution',
+      expressExecution(child, `${child.name}2`),
+      'Denied',
+    ),
+  ];
+}
