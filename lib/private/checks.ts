@@ -10,18 +10,9 @@ import { asString, describeMarker, isObject, Json, JsonObject, opaqueMarkersIn, 
  */
 export function checkTemplate(reader: TemplateReader): Finding[] {
   const findings: Finding[] = [];
-  const resources = reader.resources;
-  const parents = Object.entries(resources).filter(([, r]) => r.Type === 'AWS::StepFunctions::StateMachine');
-  const childTypes = new Map<string, 'STANDARD' | 'EXPRESS'>();
-  for (const [logicalId, resource] of parents) {
-    const arn = reader.resolveString({ 'Fn::GetAtt': [logicalId, 'Arn'] });
-    childTypes.set(arn, resource.Properties?.StateMachineType === 'EXPRESS' ? 'EXPRESS' : 'STANDARD');
-  }
 
   // Every parent first (near misses of one parent may be calls of another that shares its role).
-  const read = parents
-    .map(([logicalId, resource]) => readParent(reader, logicalId, resource.Properties ?? {}, childTypes))
-    .filter((p): p is ReadParent => p !== undefined);
+  const read = readParents(reader);
   const callsByRole = new Map<string, RequiredCall[]>();
   for (const parent of read) {
     if (parent.role) callsByRole.set(parent.role, [...(callsByRole.get(parent.role) ?? []), ...parent.calls]);
@@ -98,7 +89,20 @@ export function checkTemplate(reader: TemplateReader): Finding[] {
   return findings;
 }
 
-interface ReadParent {
+/** Every state machine of the template that starts children: its role, the role's policies and the calls it needs. */
+export function readParents(reader: TemplateReader): ReadParent[] {
+  const parents = Object.entries(reader.resources).filter(([, r]) => r.Type === 'AWS::StepFunctions::StateMachine');
+  const childTypes = new Map<string, 'STANDARD' | 'EXPRESS'>();
+  for (const [logicalId, resource] of parents) {
+    const arn = reader.resolveString({ 'Fn::GetAtt': [logicalId, 'Arn'] });
+    childTypes.set(arn, resource.Properties?.StateMachineType === 'EXPRESS' ? 'EXPRESS' : 'STANDARD');
+  }
+  return parents
+    .map(([logicalId, resource]) => readParent(reader, logicalId, resource.Properties ?? {}, childTypes))
+    .filter((p): p is ReadParent => p !== undefined);
+}
+
+export interface ReadParent {
   readonly logicalId: string;
   readonly role?: string;
   readonly policies: SourcedPolicy[];
