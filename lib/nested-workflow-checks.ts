@@ -36,7 +36,7 @@ export class NestedWorkflowChecks implements IPolicyValidationPlugin {
   public readonly name: string = 'NestedWorkflowChecks';
 
   /** The rule ids this plugin reports. */
-  public readonly ruleIds: string[] = Object.values(RULES).map((rule) => rule.id);
+  public readonly ruleIds?: string[] = Object.values(RULES).map((rule) => rule.id);
 
   /**
    * Checks the templates of the app.

@@ -307,12 +307,12 @@ export function nearMisses(call: RequiredCall): RequiredCall[] {
     return copy.join(':');
   };
   const misses: RequiredCall[] = [];
-  const add = (action: string, resource: string, context = call.context) =>
-    misses.push({ ...call, action, resource, context });
+  const add = (action: string, resource: string, context: Call['context'] | null = call.context) =>
+    misses.push({ ...call, action, resource, context: context ?? undefined });
   switch (call.kind) {
     case 'start':
       add(call.action, `${call.resource}Admin`);
-      add('states:DeleteStateMachine', call.resource, undefined);
+      add('states:DeleteStateMachine', call.resource, null);
       break;
     case 'executions': {
       const name = parts[6];
