@@ -150,7 +150,7 @@ export class TemplateReader {
         if (Array.isArray(list) && Number.isInteger(index) && index >= 0 && index < list.length) return list[index];
         // A part of a value that cannot be known (a parameter without Default, say): as unknown as the value.
         const source = JSON.stringify(list);
-        return marker(`Unknown.Fn::Select ${index} of ${source.replace(/["[\]]/g, '')}`);
+        return opaqueMarkersIn(source)[0] ?? marker(`Unknown.Fn::Select ${index} of ${source.replace(/["[\]]/g, '')}`);
       }
       case 'Fn::ImportValue':
         return marker(`Import.${this.resolveString(args)}`);
