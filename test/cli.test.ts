@@ -194,3 +194,42 @@ describe('cdk-nested-workflow-role (help and errors)', () => {
     expect(err).toContain(message);
   });
 });
+
+describe('cdk-nested-workflow-role policy (in this process)', () => {
+  test('prints the identity and trust policies; a partition given for a region it knows is accepted', () => {
+    const { code, out, err } = run(...README_ARGS, '--partition', 'aws');
+    expect(code).toBe(0);
+    expect(err).toContain('tasksNotGranted');
+    const printed = JSON.parse(out);
+    expect(Object.keys(printed)).toEqual(['IdentityPolicy', 'TrustPolicy']);
+    expect(printed.IdentityPolicy.Statement[0]).toEqual({
+      Action: 'states:StartExecution',
+      Effect: 'Allow',
+      Resource: [stateMachineArn('OrderChild'), stateMachineArn('ShippingChild')],
+    });
+  });
+
+  test("a child that is not a state machine fails with the construct's message", () => {
+    const activity = `arn:aws:states:${REGION}:${ACCOUNT}:activity:Worker`;
+    const args = README_ARGS.map((a) => a.replace(`OrderChildArn=${stateMachineArn('OrderChild')}`, `OrderChildArn=${activity}`));
+    const { code, out, err } = run(...args);
+    expect(code).toBe(1);
+    expect(out).toBe('');
+    expect(err).toContain(`the StateMachineArn of state 'Process order' must be a state machine ARN`);
+  });
+});
+
+describe('cdk-nested-workflow-role check (in this process)', () => {
+  test('the AWS docs template in the aws partition: one too broad warning, exit 0', () => {
+    const { code, out } = run('check', DOCS_TEMPLATE, '--region', REGION, '--account', ACCOUNT);
+    expect(code).toBe(0);
+    expect(out).toMatch(/^WARNING NWR2 .*aws-docs-parent\.template\.json Parent: Statement 1 of ParentRole\.Policies\[0\] \(NestedWorkflow\)/);
+    expect(out).toContain('  fix: Scope the statement to the child');
+    expect(out.trim().split('\n').pop()).toBe('0 errors, 1 warning in 1 template');
+  });
+
+  test('two templates: the summary counts both', () => {
+    const { out } = run('check', DOCS_TEMPLATE, DOCS_TEMPLATE, '--partition', 'aws', '--region', REGION, '--account', ACCOUNT);
+    expect(out.trim().split('\n').pop()).toBe('0 errors, 2 warnings in 2 templates');
+  });
+});
