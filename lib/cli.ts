@@ -86,13 +86,13 @@ function policyCommand(args: string[], output: Output): number {
     args,
     allowPositionals: true,
     options: {
-      'substitution': { type: 'string', multiple: true },
-      'region': { type: 'string' },
-      'account': { type: 'string' },
-      'partition': { type: 'string' },
+      substitution: { type: 'string', multiple: true },
+      region: { type: 'string' },
+      account: { type: 'string' },
+      partition: { type: 'string' },
       'parent-name': { type: 'string' },
-      'document': { type: 'string' },
-      'help': { type: 'boolean' },
+      document: { type: 'string' },
+      help: { type: 'boolean' },
     },
   });
   if (values.help) {
@@ -100,20 +100,28 @@ function policyCommand(args: string[], output: Output): number {
     return 0;
   }
   if (positionals.length !== 1) {
-    throw new Error(`policy takes one definition file, got: ${positionals.length === 0 ? 'none' : positionals.join(' ')}\n\n${POLICY_USAGE}`);
+    throw new Error(
+      `policy takes one definition file, got: ${positionals.length === 0 ? 'none' : positionals.join(' ')}\n\n${POLICY_USAGE}`,
+    );
   }
   const { region, account } = values;
   if (region === undefined || account === undefined) {
-    throw new Error('`--region` and `--account` are required: the policy names the parent\'s region and account (the events rule, the trust policy).');
+    throw new Error(
+      "`--region` and `--account` are required: the policy names the parent's region and account (the events rule, the trust policy).",
+    );
   }
   if (!/^\d{12}$/.test(account)) throw new Error(`\`--account\` must be a 12-digit account id, got: ${account}`);
   const regionPartition = RegionInfo.get(region).partition;
   const partition = values.partition ?? regionPartition;
   if (partition === undefined) {
-    throw new Error(`\`--partition\` is required for region ${region}, which this version of aws-cdk-lib does not know.`);
+    throw new Error(
+      `\`--partition\` is required for region ${region}, which this version of aws-cdk-lib does not know.`,
+    );
   }
   if (regionPartition !== undefined && partition !== regionPartition) {
-    throw new Error(`\`--partition\` must be the partition of region ${region} (${regionPartition}), got: ${partition}`);
+    throw new Error(
+      `\`--partition\` must be the partition of region ${region} (${regionPartition}), got: ${partition}`,
+    );
   }
   const document = values.document;
   if (document !== undefined && document !== 'identity' && document !== 'trust') {

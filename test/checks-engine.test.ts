@@ -1,9 +1,9 @@
-import { checkAppTemplates } from '../lib/private/check-app';
-import { checkTemplate } from '../lib/private/checks';
-import { JsonObject, TemplateReader } from '../lib/private/template-reader';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { checkAppTemplates } from '../lib/private/check-app';
+import { checkTemplate } from '../lib/private/checks';
+import { JsonObject, TemplateReader } from '../lib/private/template-reader';
 
 const ENV = { partition: 'aws', region: 'us-east-1', account: '111111111111' };
 const CHILD = 'arn:aws:states:us-east-1:111111111111:stateMachine:Child';
@@ -24,7 +24,14 @@ const EXACT = [
 function definition(resource = 'startExecution.sync', arn = CHILD): string {
   return JSON.stringify({
     StartAt: 'Run',
-    States: { Run: { Type: 'Task', Resource: `arn:aws:states:::states:${resource}`, Parameters: { StateMachineArn: arn }, End: true } },
+    States: {
+      Run: {
+        Type: 'Task',
+        Resource: `arn:aws:states:::states:${resource}`,
+        Parameters: { StateMachineArn: arn },
+        End: true,
+      },
+    },
   });
 }
 
@@ -59,9 +66,16 @@ describe('the checks on hand-written templates', () => {
     const t = template(
       { DefinitionString: undefined, Definition: JSON.parse(definition()) },
       {},
-      { Grants: { Type: 'AWS::IAM::RolePolicy', Properties: { RoleName: { Ref: 'Role' }, PolicyDocument: { Statement: EXACT } } } },
+      {
+        Grants: {
+          Type: 'AWS::IAM::RolePolicy',
+          Properties: { RoleName: { Ref: 'Role' }, PolicyDocument: { Statement: EXACT } },
+        },
+      },
     );
-    expect(findings(t)).toEqual([expect.stringMatching(/^NWR1 Parent: The parent starts a \.sync child but does not depend on Grants/)]);
+    expect(findings(t)).toEqual([
+      expect.stringMatching(/^NWR1 Parent: The parent starts a \.sync child but does not depend on Grants/),
+    ]);
   });
 
   test('a permissions boundary outside the template makes missing calls undecidable', () => {
@@ -74,47 +88,93 @@ describe('the checks on hand-written templates', () => {
       expect.any(String),
       expect.any(String),
     ]);
-    expect(findings(t).every((f) => f.includes('the permissions boundary arn:aws:iam::111111111111:policy/Boundary'))).toBe(true);
+    expect(
+      findings(t).every((f) => f.includes('the permissions boundary arn:aws:iam::111111111111:policy/Boundary')),
+    ).toBe(true);
   });
 
   test('an explicit Deny is reported as missing, with the reason', () => {
-    const t = template({}, {
-      Policies: [
-        { PolicyName: 'P', PolicyDocument: { Statement: [...EXACT, { Effect: 'Deny', Action: 'states:StopExecution', Resource: '*' }] } },
-      ],
-    });
-    expect(findings(t)).toEqual([expect.stringContaining('states:StopExecution on arn:aws:states:us-east-1:111111111111:execution:Child:example-execution-id (state \'Run\') (explicitly denied)')]);
+    const t = template(
+      {},
+      {
+        Policies: [
+          {
+            PolicyName: 'P',
+            PolicyDocument: {
+              Statement: [...EXACT, { Effect: 'Deny', Action: 'states:StopExecution', Resource: '*' }],
+            },
+          },
+        ],
+      },
+    );
+    expect(findings(t)).toEqual([
+      expect.stringContaining(
+        "states:StopExecution on arn:aws:states:us-east-1:111111111111:execution:Child:example-execution-id (state 'Run') (explicitly denied)",
+      ),
+    ]);
   });
 
   test('a definition the engine refuses, a child that is not a state machine, a definition in S3 outside a cloud assembly: undecidable', () => {
-    expect(findings(template({ DefinitionString: '{"States": {"Run": {"Type": "Task", "Resource": "arn:aws:states:::states:startExecution"}}}' }))).toEqual([
+    expect(
+      findings(
+        template({
+          DefinitionString:
+            '{"States": {"Run": {"Type": "Task", "Resource": "arn:aws:states:::states:startExecution"}}}',
+        }),
+      ),
+    ).toEqual([
       "NWR4 Parent: Parent: state 'Run' starts a child state machine (arn:aws:states:::states:startExecution) but has no Parameters.StateMachineArn. Name the child in Parameters.StateMachineArn.",
     ]);
-    expect(findings(template({ DefinitionString: definition('startExecution', 'arn:aws:states:us-east-1:111111111111:activity:Worker') }))).toEqual([
-      expect.stringMatching(/^NWR4 Parent: the StateMachineArn of state 'Run' must be a state machine ARN/),
-    ]);
-    expect(findings(template({ DefinitionString: undefined, DefinitionS3Location: { Bucket: 'b', Key: 'k.json' } }))).toEqual([
+    expect(
+      findings(
+        template({
+          DefinitionString: definition('startExecution', 'arn:aws:states:us-east-1:111111111111:activity:Worker'),
+        }),
+      ),
+    ).toEqual([expect.stringMatching(/^NWR4 Parent: the StateMachineArn of state 'Run' must be a state machine ARN/)]);
+    expect(
+      findings(template({ DefinitionString: undefined, DefinitionS3Location: { Bucket: 'b', Key: 'k.json' } })),
+    ).toEqual([
       'NWR4 Parent: The definition is in S3 (k.json), not in the template or its cloud assembly: it cannot be read.',
     ]);
   });
 
   test('state machines that start no child, or have no definition, are not checked', () => {
-    expect(findings(template({ DefinitionString: '{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}' }))).toEqual([]);
+    expect(
+      findings(template({ DefinitionString: '{"StartAt":"P","States":{"P":{"Type":"Pass","End":true}}}' })),
+    ).toEqual([]);
     expect(findings(template({ DefinitionString: undefined }))).toEqual([]);
   });
 
   test('a statement whose Resource is not a string may allow the call: undecidable', () => {
-    const t = template({}, {
-      Policies: [{ PolicyName: 'P', PolicyDocument: { Statement: [{ Effect: 'Allow', Action: 'states:*', Resource: [{ Unresolvable: true }] }] } }],
-    });
-    expect(findings(t)[0]).toMatch(/^NWR4 Parent: Whether the role allows states:StartExecution on .* cannot be decided/);
+    const t = template(
+      {},
+      {
+        Policies: [
+          {
+            PolicyName: 'P',
+            PolicyDocument: {
+              Statement: [{ Effect: 'Allow', Action: 'states:*', Resource: [{ Unresolvable: true }] }],
+            },
+          },
+        ],
+      },
+    );
+    expect(findings(t)[0]).toMatch(
+      /^NWR4 Parent: Whether the role allows states:StartExecution on .* cannot be decided/,
+    );
   });
 
   test('templates checked outside an app: the partition is not known, so arn:aws is reported', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nwr-engine-'));
     try {
       const file = path.join(dir, 'Stack.template.json');
-      fs.writeFileSync(file, JSON.stringify(template({}, { Policies: [{ PolicyName: 'P', PolicyDocument: { Statement: EXACT.slice(0, 1) } }] })));
+      fs.writeFileSync(
+        file,
+        JSON.stringify(
+          template({}, { Policies: [{ PolicyName: 'P', PolicyDocument: { Statement: EXACT.slice(0, 1) } }] }),
+        ),
+      );
       expect(checkAppTemplates([file], undefined).map((f) => f.rule.id)).toEqual(['NWR3', 'NWR1']);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });

@@ -136,7 +136,14 @@ describe('cdk-nested-workflow-role (the command line, as a process)', () => {
     addMixedParents(app);
     const plugin = runChecks(app);
     try {
-      const result = cli('check', path.join(plugin.outdir, 'Stack.template.json'), '--region', REGION, '--account', ACCOUNT);
+      const result = cli(
+        'check',
+        path.join(plugin.outdir, 'Stack.template.json'),
+        '--region',
+        REGION,
+        '--account',
+        ACCOUNT,
+      );
       expect(result.status).toBe(1);
       const lines = result.stdout.trim().split('\n');
       expect(lines[lines.length - 1]).toBe('1 error, 1 warning in 1 template');
@@ -146,7 +153,9 @@ describe('cdk-nested-workflow-role (the command line, as a process)', () => {
         .sort();
       const fromPlugin = plugin.violations
         .map((v) => `${v.ruleName} ${v.violatingConstructs[0].constructPath}`)
-        .map((s) => s.replace('Stack/TaskParent/Resource', 'TaskParent').replace('Stack/HandWrittenParent', 'HandWrittenParent'))
+        .map((s) =>
+          s.replace('Stack/TaskParent/Resource', 'TaskParent').replace('Stack/HandWrittenParent', 'HandWrittenParent'),
+        )
         .sort();
       expect(fromCli).toEqual(['NWR1 HandWrittenParent', expect.stringMatching(/^NWR2 TaskParent[0-9A-F]{8}$/)]);
       expect(fromPlugin).toEqual(['NWR1 HandWrittenParent', 'NWR2 TaskParent']);
@@ -180,12 +189,30 @@ describe('cdk-nested-workflow-role (help and errors)', () => {
     [['lint'], "Unknown command 'lint'"],
     [['policy'], 'policy takes one definition file, got: none'],
     [['policy', README_FILE], '`--region` and `--account` are required'],
-    [['policy', README_FILE, '--region', REGION, '--account', '1234'], '`--account` must be a 12-digit account id, got: 1234'],
-    [['policy', README_FILE, '--region', REGION, '--account', ACCOUNT, '--partition', 'aws-cn'], '`--partition` must be the partition of region us-east-1 (aws), got: aws-cn'],
-    [['policy', README_FILE, '--region', 'xx-moon-1', '--account', ACCOUNT], '`--partition` is required for region xx-moon-1'],
-    [['policy', README_FILE, '--region', REGION, '--account', ACCOUNT, '--document', 'both'], '`--document` must be identity or trust, got: both'],
-    [['policy', README_FILE, '--region', REGION, '--account', ACCOUNT, '--substitution', 'NoEquals'], '`--substitution` must be Name=Value, got: NoEquals'],
-    [['policy', README_FILE, '--region', REGION, '--account', ACCOUNT], "uses ${OrderChildArn} in its Parameters.StateMachineArn, but `definitionSubstitutions` has no `OrderChildArn`"],
+    [
+      ['policy', README_FILE, '--region', REGION, '--account', '1234'],
+      '`--account` must be a 12-digit account id, got: 1234',
+    ],
+    [
+      ['policy', README_FILE, '--region', REGION, '--account', ACCOUNT, '--partition', 'aws-cn'],
+      '`--partition` must be the partition of region us-east-1 (aws), got: aws-cn',
+    ],
+    [
+      ['policy', README_FILE, '--region', 'xx-moon-1', '--account', ACCOUNT],
+      '`--partition` is required for region xx-moon-1',
+    ],
+    [
+      ['policy', README_FILE, '--region', REGION, '--account', ACCOUNT, '--document', 'both'],
+      '`--document` must be identity or trust, got: both',
+    ],
+    [
+      ['policy', README_FILE, '--region', REGION, '--account', ACCOUNT, '--substitution', 'NoEquals'],
+      '`--substitution` must be Name=Value, got: NoEquals',
+    ],
+    [
+      ['policy', README_FILE, '--region', REGION, '--account', ACCOUNT],
+      'uses ${OrderChildArn} in its Parameters.StateMachineArn, but `definitionSubstitutions` has no `OrderChildArn`',
+    ],
     [['check'], 'check takes at least one template file'],
     [['check', 'missing.template.json'], 'cannot read the template missing.template.json'],
   ])('%j fails with exit 1', (args, message) => {
@@ -211,7 +238,9 @@ describe('cdk-nested-workflow-role policy (in this process)', () => {
 
   test("a child that is not a state machine fails with the construct's message", () => {
     const activity = `arn:aws:states:${REGION}:${ACCOUNT}:activity:Worker`;
-    const args = README_ARGS.map((a) => a.replace(`OrderChildArn=${stateMachineArn('OrderChild')}`, `OrderChildArn=${activity}`));
+    const args = README_ARGS.map((a) =>
+      a.replace(`OrderChildArn=${stateMachineArn('OrderChild')}`, `OrderChildArn=${activity}`),
+    );
     const { code, out, err } = run(...args);
     expect(code).toBe(1);
     expect(out).toBe('');
@@ -223,13 +252,25 @@ describe('cdk-nested-workflow-role check (in this process)', () => {
   test('the AWS docs template in the aws partition: one too broad warning, exit 0', () => {
     const { code, out } = run('check', DOCS_TEMPLATE, '--region', REGION, '--account', ACCOUNT);
     expect(code).toBe(0);
-    expect(out).toMatch(/^WARNING NWR2 .*aws-docs-parent\.template\.json Parent: Statement 1 of ParentRole\.Policies\[0\] \(NestedWorkflow\)/);
+    expect(out).toMatch(
+      /^WARNING NWR2 .*aws-docs-parent\.template\.json Parent: Statement 1 of ParentRole\.Policies\[0\] \(NestedWorkflow\)/,
+    );
     expect(out).toContain('  fix: Scope the statement to the child');
     expect(out.trim().split('\n').pop()).toBe('0 errors, 1 warning in 1 template');
   });
 
   test('two templates: the summary counts both', () => {
-    const { out } = run('check', DOCS_TEMPLATE, DOCS_TEMPLATE, '--partition', 'aws', '--region', REGION, '--account', ACCOUNT);
+    const { out } = run(
+      'check',
+      DOCS_TEMPLATE,
+      DOCS_TEMPLATE,
+      '--partition',
+      'aws',
+      '--region',
+      REGION,
+      '--account',
+      ACCOUNT,
+    );
     expect(out.trim().split('\n').pop()).toBe('0 errors, 2 warnings in 2 templates');
   });
 });

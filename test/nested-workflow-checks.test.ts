@@ -1,9 +1,9 @@
 import * as path from 'path';
 import { CfnParameter, Stack, Validations } from 'aws-cdk-lib';
-import * as cfninc from 'aws-cdk-lib/cloudformation-include';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import * as cfninc from 'aws-cdk-lib/cloudformation-include';
 import { NestedWorkflowRole } from '../lib';
 import { addMixedParents, cleanUp, newCheckedApp, runChecks, summarize } from './util/checks';
 import { ACCOUNT, inStackChild, REGION, stateMachineArn } from './util/fixtures';
@@ -75,7 +75,12 @@ describe('NestedWorkflowChecks', () => {
         expect(run.violations.find((v) => v.ruleName === 'NWR3')!.description).toContain(
           'arn:aws:states:::states:startExecution.sync:2',
         );
-        expect(run.violations.filter((v) => v.ruleName === 'NWR4').map((v) => v.description).join('\n')).toContain(
+        expect(
+          run.violations
+            .filter((v) => v.ruleName === 'NWR4')
+            .map((v) => v.description)
+            .join('\n'),
+        ).toContain(
           'events:PutRule on arn:⟨Partition⟩:events:⟨Region⟩:⟨AccountId⟩:rule/StepFunctionsGetEventsForStepFunctionsExecutionRule',
         );
         // Warnings only: synthesis succeeds.
@@ -98,7 +103,7 @@ describe('NestedWorkflowChecks', () => {
     });
   });
 
-  test("NestedWorkflowRole in an environment-agnostic stack, with a child whose name CloudFormation generates: no finding", () => {
+  test('NestedWorkflowRole in an environment-agnostic stack, with a child whose name CloudFormation generates: no finding', () => {
     const app = newCheckedApp();
     const stack = new Stack(app, 'Stack');
     const child = inStackChild(stack, 'Child');
@@ -239,7 +244,13 @@ describe('NestedWorkflowChecks', () => {
 });
 
 /** An L1 parent with one task starting `childArn` (`.sync:2` unless `resource` says otherwise). */
-function handWrittenL1(stack: Stack, roleArn: string, childArn: string, id = 'HandWrittenParent', resource = 'startExecution.sync:2') {
+function handWrittenL1(
+  stack: Stack,
+  roleArn: string,
+  childArn: string,
+  id = 'HandWrittenParent',
+  resource = 'startExecution.sync:2',
+) {
   return new sfn.CfnStateMachine(stack, id, {
     roleArn,
     definitionString: JSON.stringify({

@@ -6,11 +6,11 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { NestedWorkflowRole } from '../lib';
+import { ACCOUNT, inStackChild, PARTITION, REGION, stateMachineArn } from './util/fixtures';
+import { rolePolicies, simulate } from './util/simulator';
 import { nearMisses, readParents } from '../lib/private/checks';
 import { Call, decide, globMatch, SourcedPolicy } from '../lib/private/policy-evaluator';
 import { JsonObject, TemplateReader } from '../lib/private/template-reader';
-import { ACCOUNT, inStackChild, PARTITION, REGION, stateMachineArn } from './util/fixtures';
-import { rolePolicies, simulate } from './util/simulator';
 
 const ENV = { partition: PARTITION, region: REGION, account: ACCOUNT };
 const CHILD = stateMachineArn('Child');
@@ -27,20 +27,48 @@ const deleteRule: Call = { action: 'events:DeleteRule', resource: RULE };
 
 /** Statements and calls where the evaluator must agree with the IAM simulator. */
 const CASES: { name: string; statements: JsonObject[]; calls: Call[] }[] = [
-  { name: 'Resource "*"', statements: [{ Effect: 'Allow', Action: 'states:*Execution', Resource: '*' }], calls: [start, describe_, describeAdmin] },
+  {
+    name: 'Resource "*"',
+    statements: [{ Effect: 'Allow', Action: 'states:*Execution', Resource: '*' }],
+    calls: [start, describe_, describeAdmin],
+  },
   {
     name: 'a name-prefix wildcard without the colon',
-    statements: [{ Effect: 'Allow', Action: ['states:DescribeExecution'], Resource: `arn:aws:states:${REGION}:${ACCOUNT}:execution:Child*` }],
+    statements: [
+      {
+        Effect: 'Allow',
+        Action: ['states:DescribeExecution'],
+        Resource: `arn:aws:states:${REGION}:${ACCOUNT}:execution:Child*`,
+      },
+    ],
     calls: [describe_, describeAdmin],
   },
   {
     name: 'the colon keeps <name>Admin out',
-    statements: [{ Effect: 'Allow', Action: ['states:DescribeExecution'], Resource: `arn:aws:states:${REGION}:${ACCOUNT}:execution:Child:*` }],
+    statements: [
+      {
+        Effect: 'Allow',
+        Action: ['states:DescribeExecution'],
+        Resource: `arn:aws:states:${REGION}:${ACCOUNT}:execution:Child:*`,
+      },
+    ],
     calls: [describe_, describeAdmin],
   },
-  { name: 'events:*', statements: [{ Effect: 'Allow', Action: 'events:*', Resource: RULE }], calls: [putRule, deleteRule] },
-  { name: 'action ? wildcard, mixed case', statements: [{ Effect: 'Allow', Action: 'EVENTS:Put?ule', Resource: RULE }], calls: [putRule, deleteRule] },
-  { name: 'NotAction', statements: [{ Effect: 'Allow', NotAction: 'events:DeleteRule', Resource: RULE }], calls: [putRule, deleteRule] },
+  {
+    name: 'events:*',
+    statements: [{ Effect: 'Allow', Action: 'events:*', Resource: RULE }],
+    calls: [putRule, deleteRule],
+  },
+  {
+    name: 'action ? wildcard, mixed case',
+    statements: [{ Effect: 'Allow', Action: 'EVENTS:Put?ule', Resource: RULE }],
+    calls: [putRule, deleteRule],
+  },
+  {
+    name: 'NotAction',
+    statements: [{ Effect: 'Allow', NotAction: 'events:DeleteRule', Resource: RULE }],
+    calls: [putRule, deleteRule],
+  },
   {
     name: 'NotResource',
     statements: [{ Effect: 'Allow', Action: 'states:DescribeExecution', NotResource: ADMIN_EXECUTION }],
@@ -62,28 +90,48 @@ const CASES: { name: string; statements: JsonObject[]; calls: Call[] }[] = [
   {
     name: 'ForAnyValue:StringEquals on the qualifier',
     statements: [
-      { Effect: 'Allow', Action: 'states:StartExecution', Resource: CHILD, Condition: { 'ForAnyValue:StringEquals': { 'states:StateMachineQualifier': ['PROD'] } } },
+      {
+        Effect: 'Allow',
+        Action: 'states:StartExecution',
+        Resource: CHILD,
+        Condition: { 'ForAnyValue:StringEquals': { 'states:StateMachineQualifier': ['PROD'] } },
+      },
     ],
     calls: [start, startProd, { ...start, context: { 'states:StateMachineQualifier': 'DEV' } }],
   },
   {
     name: 'ForAllValues:StringLike on the qualifier',
     statements: [
-      { Effect: 'Allow', Action: 'states:StartExecution', Resource: CHILD, Condition: { 'ForAllValues:StringLike': { 'states:StateMachineQualifier': ['PR*'] } } },
+      {
+        Effect: 'Allow',
+        Action: 'states:StartExecution',
+        Resource: CHILD,
+        Condition: { 'ForAllValues:StringLike': { 'states:StateMachineQualifier': ['PR*'] } },
+      },
     ],
     calls: [start, startProd, { ...start, context: { 'states:StateMachineQualifier': 'DEV' } }],
   },
   {
     name: 'StringEquals on the multi-valued qualifier key',
     statements: [
-      { Effect: 'Allow', Action: 'states:StartExecution', Resource: CHILD, Condition: { StringEquals: { 'states:StateMachineQualifier': 'PROD' } } },
+      {
+        Effect: 'Allow',
+        Action: 'states:StartExecution',
+        Resource: CHILD,
+        Condition: { StringEquals: { 'states:StateMachineQualifier': 'PROD' } },
+      },
     ],
     calls: [start, startProd],
   },
   {
     name: 'StringEqualsIfExists on the qualifier',
     statements: [
-      { Effect: 'Allow', Action: 'states:StartExecution', Resource: CHILD, Condition: { StringEqualsIfExists: { 'states:StateMachineQualifier': 'PROD' } } },
+      {
+        Effect: 'Allow',
+        Action: 'states:StartExecution',
+        Resource: CHILD,
+        Condition: { StringEqualsIfExists: { 'states:StateMachineQualifier': 'PROD' } },
+      },
     ],
     calls: [start],
   },
@@ -94,11 +142,16 @@ function sourced(statements: JsonObject[]): SourcedPolicy[] {
 }
 
 async function simulated(documents: any[], call: Call): Promise<string> {
-  const decision = await simulate({ identityPolicies: documents, trustPolicy: undefined, policyResourceCount: 1 }, call, ENV);
+  const decision = await simulate(
+    { identityPolicies: documents, trustPolicy: undefined, policyResourceCount: 1 },
+    call,
+    ENV,
+  );
   return decision === 'Allowed' ? 'Allowed' : 'Denied';
 }
 
-const simple = (decision: string) => (decision === 'Allowed' ? 'Allowed' : decision === 'Undecidable' ? decision : 'Denied');
+const simple = (decision: string) =>
+  decision === 'Allowed' ? 'Allowed' : decision === 'Undecidable' ? decision : 'Denied';
 
 describe('the checks evaluator agrees with the IAM simulator', () => {
   test.each(CASES)('$name', async ({ statements, calls }) => {
@@ -120,7 +173,9 @@ describe('the checks evaluator agrees with the IAM simulator', () => {
       new tasks.StepFunctionsStartExecution(stack, `Run${stack.node.children.length}`, {
         stateMachine: child,
         integrationPattern: sfn.IntegrationPattern.RUN_JOB,
-      }).next(new tasks.StepFunctionsStartExecution(stack, `Alias${stack.node.children.length}`, { stateMachine: alias }));
+      }).next(
+        new tasks.StepFunctionsStartExecution(stack, `Alias${stack.node.children.length}`, { stateMachine: alias }),
+      );
     const definitionBody = sfn.DefinitionBody.fromChainable(chain());
     const parentRole = new NestedWorkflowRole(stack, 'ParentRole', { definitionBody });
     new sfn.StateMachine(stack, 'LibraryParent', { role: parentRole.role, definitionBody });
@@ -129,7 +184,9 @@ describe('the checks evaluator agrees with the IAM simulator', () => {
       assumedBy: new iam.ServicePrincipal('states.amazonaws.com'),
       inlinePolicies: {
         Start: new iam.PolicyDocument({
-          statements: [new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [child.stateMachineArn] })],
+          statements: [
+            new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [child.stateMachineArn] }),
+          ],
         }),
       },
     });
@@ -148,7 +205,9 @@ describe('the checks evaluator agrees with the IAM simulator', () => {
       }),
     });
     const template = Template.fromStack(stack).toJSON();
-    const docs = JSON.parse(fs.readFileSync(path.join(__dirname, 'templates', 'aws-docs-parent.template.json'), 'utf-8'));
+    const docs = JSON.parse(
+      fs.readFileSync(path.join(__dirname, 'templates', 'aws-docs-parent.template.json'), 'utf-8'),
+    );
 
     let compared = 0;
     for (const t of [template, docs]) {
@@ -173,23 +232,47 @@ describe('the checks evaluator agrees with the IAM simulator', () => {
 
 describe('the checks evaluator', () => {
   test('a statement whose resource is not known at synthesis may allow the call: undecidable, never guessed', () => {
-    const policies = sourced([{ Effect: 'Allow', Action: 'states:StartExecution', Resource: 'arn:aws:states:us-east-1:111111111111:stateMachine:⟨Parameter.Name⟩' }]);
+    const policies = sourced([
+      {
+        Effect: 'Allow',
+        Action: 'states:StartExecution',
+        Resource: 'arn:aws:states:us-east-1:111111111111:stateMachine:⟨Parameter.Name⟩',
+      },
+    ]);
     expect(decide(policies, start).decision).toBe('Undecidable');
-    expect(decide(policies, { ...start, resource: start.resource.replace(':states:', ':lambda:') }).decision).toBe('ImplicitlyDenied');
+    expect(decide(policies, { ...start, resource: start.resource.replace(':states:', ':lambda:') }).decision).toBe(
+      'ImplicitlyDenied',
+    );
   });
 
   test('a call in an unknown account is decided only when every account the policies name gives the same answer', () => {
-    const call = { action: 'states:StartExecution', resource: 'arn:aws:states:us-east-1:⟨AccountId⟩:stateMachine:Child' };
+    const call = {
+      action: 'states:StartExecution',
+      resource: 'arn:aws:states:us-east-1:⟨AccountId⟩:stateMachine:Child',
+    };
     const literal = sourced([{ Effect: 'Allow', Action: 'states:StartExecution', Resource: CHILD }]);
     expect(decide(literal, call).decision).toBe('Undecidable');
-    const symbolic = sourced([{ Effect: 'Allow', Action: 'states:StartExecution', Resource: 'arn:aws:states:us-east-1:⟨AccountId⟩:stateMachine:*' }]);
+    const symbolic = sourced([
+      {
+        Effect: 'Allow',
+        Action: 'states:StartExecution',
+        Resource: 'arn:aws:states:us-east-1:⟨AccountId⟩:stateMachine:*',
+      },
+    ]);
     expect(decide(symbolic, call).decision).toBe('Allowed');
   });
 
   test('policy variables and unknown condition operators are undecidable', () => {
-    expect(globMatch('arn:aws:iam::111111111111:role/${aws:username}', 'arn:aws:iam::111111111111:role/x')).toBe('maybe');
+    expect(globMatch('arn:aws:iam::111111111111:role/${aws:username}', 'arn:aws:iam::111111111111:role/x')).toBe(
+      'maybe',
+    );
     const policies = sourced([
-      { Effect: 'Allow', Action: 'states:StartExecution', Resource: CHILD, Condition: { StringNotEquals: { 'states:StateMachineQualifier': 'DEV' } } },
+      {
+        Effect: 'Allow',
+        Action: 'states:StartExecution',
+        Resource: CHILD,
+        Condition: { StringNotEquals: { 'states:StateMachineQualifier': 'DEV' } },
+      },
     ]);
     expect(decide(policies, startProd).decision).toBe('Undecidable');
   });
@@ -197,7 +280,12 @@ describe('the checks evaluator', () => {
   test('a Deny that may apply makes an allowed call undecidable', () => {
     const policies = sourced([
       { Effect: 'Allow', Action: 'states:StartExecution', Resource: CHILD },
-      { Effect: 'Deny', Action: 'states:StartExecution', Resource: '*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } },
+      {
+        Effect: 'Deny',
+        Action: 'states:StartExecution',
+        Resource: '*',
+        Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+      },
     ]);
     expect(decide(policies, start)).toMatchObject({
       decision: 'Undecidable',

@@ -57,7 +57,9 @@ function acknowledged(construct: IConstruct, ruleId: string): boolean {
   for (let current: IConstruct | undefined = construct; current; current = current.node.scope) {
     for (const entry of current.node.metadata) {
       if (entry.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY || typeof entry.data !== 'object') continue;
-      const ids = Object.keys(entry.data as object).map((id) => id.replace(/^(annotation|NestedWorkflowChecks)::/i, ''));
+      const ids = Object.keys(entry.data as object).map((id) =>
+        id.replace(/^(annotation|NestedWorkflowChecks)::/i, ''),
+      );
       if (ids.includes(ruleId)) return true;
     }
   }

@@ -17,15 +17,13 @@ export const RULES = {
     id: 'NWR1',
     severity: 'error',
     info: "The parent's role does not allow a call Step Functions makes for a nested workflow, or the parent does not depend on the policy that allows it.",
-    fix:
-      "Grant exactly what the parent needs: use NestedWorkflowRole, or print the policy with `npx cdk-nested-workflow-role policy <definition>`; a parent with a .sync child must DependsOn the policy holding the events grant.",
+    fix: 'Grant exactly what the parent needs: use NestedWorkflowRole, or print the policy with `npx cdk-nested-workflow-role policy <definition>`; a parent with a .sync child must DependsOn the policy holding the events grant.',
   },
   tooBroad: {
     id: 'NWR2',
     severity: 'warning',
     info: 'A statement that allows a call of a nested workflow also allows calls the parent never makes (other state machines, executions, rules, accounts or regions).',
-    fix:
-      "Scope the statement to the child (stateMachine:<name>, execution:<name>:* with the colon, the managed rule in the parent's region and account), or use NestedWorkflowRole.",
+    fix: "Scope the statement to the child (stateMachine:<name>, execution:<name>:* with the colon, the managed rule in the parent's region and account), or use NestedWorkflowRole.",
   },
   wrongPartition: {
     id: 'NWR3',

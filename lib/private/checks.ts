@@ -2,7 +2,15 @@ import { CheckRule, Finding, RULES } from './check-rules';
 import { MANAGED_RULE_NAME } from './grants';
 import { Call, decide, SourcedPolicy, statementApplies, StatementRef } from './policy-evaluator';
 import { EXAMPLE_EXECUTION, parentNeeds, RequiredCall } from './required-calls';
-import { asString, describeMarker, isObject, Json, JsonObject, opaqueMarkersIn, TemplateReader } from './template-reader';
+import {
+  asString,
+  describeMarker,
+  isObject,
+  Json,
+  JsonObject,
+  opaqueMarkersIn,
+  TemplateReader,
+} from './template-reader';
 
 /**
  * The checks on one template: for every state machine that starts children, the calls it needs against the
@@ -39,7 +47,10 @@ export function checkTemplate(reader: TemplateReader): Finding[] {
         allowing.push(...decision.allowedBy);
         if (call.kind === 'events') eventsPolicies.push(new Set(decision.allowedBy.map((s) => s.policy.logicalId)));
       } else if (decision.decision === 'Undecidable') {
-        add(RULES.undecidable, `Whether the role allows ${described} cannot be decided: ${decision.reasons.join('; ')}.`);
+        add(
+          RULES.undecidable,
+          `Whether the role allows ${described} cannot be decided: ${decision.reasons.join('; ')}.`,
+        );
       } else if (decision.decision === 'ImplicitlyDenied' && parent.externalPolicies.length > 0) {
         add(
           RULES.undecidable,
@@ -121,7 +132,11 @@ function readParent(
   childTypes: Map<string, 'STANDARD' | 'EXPRESS'>,
 ): ReadParent | undefined {
   const undecidable: string[] = [];
-  const rawDefinitions: Json[] = [props.DefinitionString ?? null, props.Definition ?? null, props.DefinitionSubstitutions ?? null];
+  const rawDefinitions: Json[] = [
+    props.DefinitionString ?? null,
+    props.Definition ?? null,
+    props.DefinitionSubstitutions ?? null,
+  ];
   let definition: string | undefined;
   if (props.DefinitionString !== undefined) {
     definition = reader.resolveString(props.DefinitionString);
@@ -137,7 +152,9 @@ function readParent(
         externalPolicies: [],
         calls: [],
         needsManagedRule: false,
-        undecidable: [`The definition is in S3 (${key}), not in the template or its cloud assembly: it cannot be read.`],
+        undecidable: [
+          `The definition is in S3 (${key}), not in the template or its cloud assembly: it cannot be read.`,
+        ],
         wrongPartition: [],
       };
     }
@@ -177,7 +194,15 @@ function readParent(
     undecidable.push(
       `The role ${reader.resolveString(props.RoleArn)} is not defined in this template: its policies cannot be checked here. Check the template that defines it.`,
     );
-    return { logicalId, policies: [], externalPolicies: [], calls: needs.calls, needsManagedRule: needs.needsManagedRule, undecidable, wrongPartition };
+    return {
+      logicalId,
+      policies: [],
+      externalPolicies: [],
+      calls: needs.calls,
+      needsManagedRule: needs.needsManagedRule,
+      undecidable,
+      wrongPartition,
+    };
   }
   const { policies, external, raw } = rolePolicies(reader, roleId);
   if (!knownAws) {
@@ -229,7 +254,11 @@ function rolePolicies(
   };
   for (const [index, policy] of (Array.isArray(props.Policies) ? props.Policies : []).entries()) {
     if (!isObject(policy)) continue;
-    addPolicy(roleId, `${roleId}.Policies[${index}] (${asString(reader.resolve(policy.PolicyName))})`, policy.PolicyDocument);
+    addPolicy(
+      roleId,
+      `${roleId}.Policies[${index}] (${asString(reader.resolve(policy.PolicyName))})`,
+      policy.PolicyDocument,
+    );
   }
   const refsRole = (value: Json) => reader.resolveString(value) === reader.resolveString({ Ref: roleId });
   const attached = new Set<string>();
@@ -337,7 +366,11 @@ function sameCall(a: Call, b: Call): boolean {
 }
 
 function describeCall(call: Call): string {
-  const context = call.context ? ` with ${Object.entries(call.context).map(([k, v]) => `${k}=${v}`).join(', ')}` : '';
+  const context = call.context
+    ? ` with ${Object.entries(call.context)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(', ')}`
+    : '';
   const states = (call as Partial<RequiredCall>).states;
   const unknown = opaqueMarkersIn(call.resource);
   return (

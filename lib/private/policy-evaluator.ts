@@ -110,7 +110,9 @@ export function statementApplies(statement: JsonObject, call: Call, reasons: str
   if (resource === 'no') return 'no';
   const condition = evaluateConditions(statement.Condition, call, reasons);
   if (action === 'maybe' || resource === 'maybe') {
-    reasons.push(`a statement names a value that is not known at synthesis (${JSON.stringify(statement.Resource ?? statement.NotResource)})`);
+    reasons.push(
+      `a statement names a value that is not known at synthesis (${JSON.stringify(statement.Resource ?? statement.NotResource)})`,
+    );
   }
   return and(and(action, resource), condition);
 }
@@ -194,7 +196,13 @@ function evaluateConditions(conditions: Json | undefined, call: Call, reasons: s
   return result;
 }
 
-function evaluateOperator(operator: string, expected: Json[], actual: string | undefined, reasons: string[], key: string): Tri {
+function evaluateOperator(
+  operator: string,
+  expected: Json[],
+  actual: string | undefined,
+  reasons: string[],
+  key: string,
+): Tri {
   const match = /^(ForAnyValue:|ForAllValues:)?(StringEquals|StringLike)(IfExists)?$/.exec(operator);
   if (!match || expected.some((e) => typeof e !== 'string')) {
     reasons.push(`a condition on ${key} (${operator}) is not evaluated`);

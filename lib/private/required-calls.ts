@@ -56,20 +56,28 @@ export function parentNeeds(parent: ParentInput): ParentNeeds {
 
   let tasks;
   try {
-    tasks = readDefinition(parent.where, sfn.DefinitionBody.fromString(tokens.encode(parent.definition)), tokens.encodeAll(parent.substitutions));
+    tasks = readDefinition(
+      parent.where,
+      sfn.DefinitionBody.fromString(tokens.encode(parent.definition)),
+      tokens.encodeAll(parent.substitutions),
+    );
   } catch (e) {
     return { calls: [], needsManagedRule: false, undecidable: [tokens.decode((e as Error).message)] };
   }
   for (const task of tasks.nested) {
     const state = task.stateName;
     if (task.stateMachineArn === undefined) {
-      undecidable.push(`state '${state}' chooses its child at run time (${tokens.decode(task.runtimeArn ?? '')}): which state machines it may start is not in the template`);
+      undecidable.push(
+        `state '${state}' chooses its child at run time (${tokens.decode(task.runtimeArn ?? '')}): which state machines it may start is not in the template`,
+      );
       continue;
     }
     const arn = tokens.decode(task.stateMachineArn);
     const opaque = opaqueMarkersIn(arn);
     if (opaque.length > 0) {
-      undecidable.push(`the child of state '${state}' is ${arn}, which depends on ${opaque.map(describeMarker).join(', ')}`);
+      undecidable.push(
+        `the child of state '${state}' is ${arn}, which depends on ${opaque.map(describeMarker).join(', ')}`,
+      );
       continue;
     }
     const credentialsRole = task.credentialsRoleArn === undefined ? undefined : tokens.decode(task.credentialsRoleArn);

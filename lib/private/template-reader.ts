@@ -217,8 +217,12 @@ export class TemplateReader {
         case 'AWS::StepFunctions::StateMachine.Name':
           return this.physicalName(logicalId, 'StateMachineName');
         case 'AWS::StepFunctions::StateMachineAlias.Arn': {
-          const target = props.DeploymentPreference ?? (Array.isArray(props.RoutingConfiguration) ? props.RoutingConfiguration[0] : undefined);
-          const version = isObject(target) ? this.resolveString(target.StateMachineVersionArn) : marker(`Unknown.${logicalId}`);
+          const target =
+            props.DeploymentPreference ??
+            (Array.isArray(props.RoutingConfiguration) ? props.RoutingConfiguration[0] : undefined);
+          const version = isObject(target)
+            ? this.resolveString(target.StateMachineVersionArn)
+            : marker(`Unknown.${logicalId}`);
           return `${version.split(':').slice(0, 7).join(':')}:${this.physicalName(logicalId, 'Name')}`;
         }
         case 'AWS::StepFunctions::StateMachineVersion.Arn':
@@ -262,7 +266,9 @@ export class TemplateReader {
       const name = expression.trim();
       if (name in variables) return this.resolveString(variables[name]);
       const dot = name.indexOf('.');
-      return asString(dot < 0 || name.startsWith('AWS::') ? this.ref(name) : this.getAtt(name.slice(0, dot), name.slice(dot + 1)));
+      return asString(
+        dot < 0 || name.startsWith('AWS::') ? this.ref(name) : this.getAtt(name.slice(0, dot), name.slice(dot + 1)),
+      );
     });
   }
 
@@ -299,7 +305,11 @@ export class TemplateReader {
       return undefined;
     }
     for (const name of names) {
-      let manifest: { files?: { [id: string]: { source?: { path?: string }; destinations?: { [d: string]: { objectKey?: string } } } } };
+      let manifest: {
+        files?: {
+          [id: string]: { source?: { path?: string }; destinations?: { [d: string]: { objectKey?: string } } };
+        };
+      };
       try {
         manifest = JSON.parse(fs.readFileSync(path.join(dir, name), 'utf-8'));
       } catch {

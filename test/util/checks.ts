@@ -10,8 +10,8 @@ import { App, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
-import { NestedWorkflowChecks, NestedWorkflowRole } from '../../lib';
 import { ACCOUNT, inStackChild, REGION, stateMachineArn } from './fixtures';
+import { NestedWorkflowChecks, NestedWorkflowRole } from '../../lib';
 
 export interface ReportedViolation {
   readonly ruleName: string;
@@ -60,9 +60,7 @@ export function runChecks(app: App): CheckRun {
 
 /** `rule: path` for each violating construct, sorted: what a test compares. */
 export function summarize(violations: ReportedViolation[]): string[] {
-  return violations
-    .flatMap((v) => v.violatingConstructs.map((c) => `${v.ruleName}: ${c.constructPath}`))
-    .sort();
+  return violations.flatMap((v) => v.violatingConstructs.map((c) => `${v.ruleName}: ${c.constructPath}`)).sort();
 }
 
 export function cleanUp(run: CheckRun): void {
@@ -126,7 +124,6 @@ function handWrittenParent(stack: Stack, child: sfn.IStateMachine) {
     definitionSubstitutions: { ChildArn: child.stateMachineArn, 'AWS::Partition': stack.partition },
   });
 }
-
 
 /**
  * The issue's mixed app, in a stack `Stack` of a known environment: a NestedWorkflowRole parent from
