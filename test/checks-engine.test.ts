@@ -36,13 +36,16 @@ function definition(resource = 'startExecution.sync', arn = CHILD): string {
 }
 
 /** A template with a role `Role`, a parent `Parent` and extra resources. */
-function template(parent: JsonObject, role: JsonObject = {}, extra: JsonObject = {}): JsonObject {
+function template(parent: { [key: string]: unknown }, role: JsonObject = {}, extra: JsonObject = {}): JsonObject {
   return {
     Resources: {
       Role: { Type: 'AWS::IAM::Role', Properties: { AssumeRolePolicyDocument: {}, ...role } },
       Parent: {
         Type: 'AWS::StepFunctions::StateMachine',
-        Properties: { RoleArn: { 'Fn::GetAtt': ['Role', 'Arn'] }, DefinitionString: definition(), ...parent },
+        // JSON drops the properties set to undefined.
+        Properties: JSON.parse(
+          JSON.stringify({ RoleArn: { 'Fn::GetAtt': ['Role', 'Arn'] }, DefinitionString: definition(), ...parent }),
+        ),
       },
       ...extra,
     },
