@@ -241,6 +241,22 @@ describe('NestedWorkflowChecks', () => {
       cleanUp(run);
     }
   });
+
+  test('an error acknowledged on the app with the plugin prefix is not reported, and synthesis succeeds', () => {
+    const app = newCheckedApp();
+    addMixedParents(app);
+    Validations.of(app).acknowledge({ id: 'NestedWorkflowChecks::NWR1', reason: 'Migrating this quarter.' });
+    const run = runChecks(app);
+    try {
+      expect(summarize(run.violations)).toEqual([
+        'NWR2: Stack/TaskParent/Resource',
+        'NWR2: Stack/TaskParent/Role/DefaultPolicy/Resource',
+      ]);
+      expect(run.success).toBe(true);
+    } finally {
+      cleanUp(run);
+    }
+  });
 });
 
 /** An L1 parent with one task starting `childArn` (`.sync:2` unless `resource` says otherwise). */
