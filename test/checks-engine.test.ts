@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { checkAppTemplates } from '../lib/private/check-app';
-import { checkTemplate } from '../lib/private/checks';
+import { checkTemplate, readParents } from '../lib/private/checks';
 import { JsonObject, TemplateReader } from '../lib/private/template-reader';
 
 const ENV = { partition: 'aws', region: 'us-east-1', account: '111111111111' };
@@ -182,5 +182,84 @@ describe('the checks on hand-written templates', () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  test('a child in another account through Credentials, an Express child run synchronously or from the template, a JSONata child chosen at run time', () => {
+    const role = 'arn:aws:iam::222222222222:role/Starter';
+    const t = template(
+      {
+        DefinitionString: JSON.stringify({
+          StartAt: 'Remote',
+          States: {
+            Remote: {
+              Type: 'Task',
+              Resource: 'arn:aws:states:::states:startExecution.sync',
+              Credentials: { RoleArn: role },
+              Parameters: { StateMachineArn: 'arn:aws:states:us-east-1:222222222222:stateMachine:Remote' },
+              Next: 'Fast',
+            },
+            Fast: {
+              Type: 'Task',
+              Resource: 'arn:aws:states:::aws-sdk:sfn:startSyncExecution',
+              Parameters: { StateMachineArn: 'arn:aws:states:us-east-1:111111111111:stateMachine:Fast' },
+              Next: 'Express',
+            },
+            Express: {
+              Type: 'Task',
+              Resource: 'arn:aws:states:::states:startExecution',
+              Parameters: { StateMachineArn: { Ref: 'ExpressChild' } },
+              Next: 'Chosen',
+            },
+            Chosen: {
+              Type: 'Task',
+              QueryLanguage: 'JSONata',
+              Resource: 'arn:aws:states:::states:startExecution',
+              Arguments: '{% $states.input.child %}',
+              End: true,
+            },
+          },
+        }).replace('{"Ref":"ExpressChild"}', '"${ExpressArn}"'),
+        DefinitionSubstitutions: { ExpressArn: { Ref: 'ExpressChild' } },
+      },
+      {
+        Policies: [
+          {
+            PolicyName: 'P',
+            PolicyDocument: {
+              Statement: [
+                { Effect: 'Allow', Action: 'sts:AssumeRole', Resource: 'arn:aws:iam::222222222222:role/Start*' },
+                {
+                  Effect: 'Allow',
+                  Action: 'states:Start*',
+                  Resource: 'arn:aws:states:us-east-1:111111111111:stateMachine:*',
+                },
+              ],
+            },
+          },
+        ],
+      },
+      {
+        ExpressChild: {
+          Type: 'AWS::StepFunctions::StateMachine',
+          Properties: { StateMachineName: 'ExpressChild', StateMachineType: 'EXPRESS', DefinitionString: '{}' },
+        },
+      },
+    );
+    const [parent] = readParents(new TemplateReader(t, ENV));
+    expect(parent.calls.map((c) => `${c.kind} ${c.action} ${c.resource}`)).toEqual([
+      `assumeRole sts:AssumeRole ${role}`,
+      'start states:StartSyncExecution arn:aws:states:us-east-1:111111111111:stateMachine:Fast',
+      'start states:StartExecution arn:aws:states:us-east-1:111111111111:stateMachine:ExpressChild',
+    ]);
+    expect(parent.undecidable).toEqual([
+      `state 'Chosen' chooses its child at run time ("Arguments": "{% $states.input.child %}"): which state machines it may start is not in the template`,
+    ]);
+    const found = findings(t);
+    expect(found.filter((f) => f.startsWith('NWR2'))).toEqual([
+      expect.stringContaining(`also allows sts:AssumeRole on ${role}Admin`),
+      expect.stringContaining(
+        'also allows states:StartSyncExecution on arn:aws:states:us-east-1:111111111111:stateMachine:FastAdmin',
+      ),
+    ]);
   });
 });

@@ -1,5 +1,6 @@
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { main } from '../lib/cli';
 import { addMixedParents, cleanUp, newCheckedApp, runChecks } from './util/checks';
@@ -245,6 +246,39 @@ describe('cdk-nested-workflow-role policy (in this process)', () => {
     expect(code).toBe(1);
     expect(out).toBe('');
     expect(err).toContain(`the StateMachineArn of state 'Process order' must be a state machine ARN`);
+  });
+});
+
+describe('cdk-nested-workflow-role policy with many children (in this process)', () => {
+  test('grants that do not fit one policy are printed as IdentityPolicy and ManagedPolicies, with a warning', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nwr-cli-'));
+    try {
+      const names = Array.from({ length: 80 }, (_, i) => `ChildWithAFairlyLongStateMachineName${i}`);
+      const states: { [name: string]: object } = {};
+      names.forEach((name, i) => {
+        states[name] = {
+          Type: 'Task',
+          Resource: 'arn:aws:states:::states:startExecution.sync',
+          Parameters: { StateMachineArn: stateMachineArn(name) },
+          ...(i < names.length - 1 ? { Next: names[i + 1] } : { End: true }),
+        };
+      });
+      const file = path.join(dir, 'many.asl.json');
+      fs.writeFileSync(file, JSON.stringify({ StartAt: names[0], States: states }));
+      const { code, out, err } = run('policy', file, '--region', REGION, '--account', ACCOUNT);
+      expect(code).toBe(0);
+      const printed = JSON.parse(out);
+      expect(Object.keys(printed)).toEqual(['IdentityPolicy', 'ManagedPolicies', 'TrustPolicy']);
+      expect(err).toContain(
+        `warning: the grants do not fit one policy (IAM quotas): ${1 + printed.ManagedPolicies.length} documents`,
+      );
+      const resources = [printed.IdentityPolicy, ...printed.ManagedPolicies].flatMap((d: any) =>
+        d.Statement.flatMap((st: any) => [st.Resource].flat()),
+      );
+      expect(resources.filter((r: string) => r.includes(':stateMachine:')).length).toBe(80);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

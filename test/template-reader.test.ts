@@ -8,6 +8,7 @@ const TEMPLATE: JsonObject = {
     Name: { Type: 'String', Default: 'Child' },
     NoDefault: { Type: 'String' },
     Names: { Type: 'CommaDelimitedList', Default: 'A,B' },
+    Untyped: { Default: 'u' },
   },
   Mappings: { Stages: { prod: { Suffix: 'Prod' } } },
   Resources: {
@@ -21,6 +22,14 @@ const TEMPLATE: JsonObject = {
     Role: { Type: 'AWS::IAM::Role', Properties: { RoleName: 'Parent', Path: 'team' } },
     Managed: { Type: 'AWS::IAM::ManagedPolicy', Properties: { ManagedPolicyName: 'Grants' } },
     Rule: { Type: 'AWS::Events::Rule', Properties: { Name: 'Nightly' } },
+    Routed: {
+      Type: 'AWS::StepFunctions::StateMachineAlias',
+      Properties: {
+        Name: 'Routed',
+        RoutingConfiguration: [{ StateMachineVersionArn: { Ref: 'Version' }, Weight: 100 }],
+      },
+    },
+    Bare: { Type: 'AWS::StepFunctions::StateMachineAlias', Properties: { Name: 'Bare' } },
     Key: { Type: 'AWS::KMS::Key', Properties: {} },
     Fn: { Type: 'AWS::Lambda::Function', Properties: { FunctionName: 'Notify' } },
     Queue: { Type: 'AWS::SQS::Queue', Properties: {} },
@@ -150,6 +159,12 @@ describe('TemplateReader', () => {
     expect(unknown.resolve(value as any)).toEqual(withoutEnv);
   });
 
+  test('a template without Mappings, Resources or Parameters', () => {
+    const empty = new TemplateReader({}, {});
+    expect(empty.resolve({ 'Fn::FindInMap': ['A', 'b', 'c'] })).toBe('⟨Unknown.Fn..FindInMap A.b.c⟩');
+    expect(empty.resolve({ Ref: 'X' })).toBe('⟨Unknown.Ref X⟩');
+  });
+
   test('URLSuffix of aws-cn; strings of numbers, lists and objects', () => {
     const cn = new TemplateReader(TEMPLATE, { partition: 'aws-cn' });
     expect(cn.resolveString({ Ref: 'AWS::URLSuffix' })).toBe('amazonaws.com.cn');
@@ -175,6 +190,7 @@ describe('TemplateReader', () => {
           files: {
             abc: { source: { path: 'asset.abc.json' }, destinations: { d: { objectKey: 'abc.json' } } },
             gone: { source: { path: 'asset.gone.json' }, destinations: { d: { objectKey: 'gone.json' } } },
+            local: { source: { path: 'asset.local.json' } },
           },
         }),
       );
