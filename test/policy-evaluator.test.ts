@@ -260,6 +260,11 @@ describe('the checks evaluator', () => {
       },
     ]);
     expect(decide(symbolic, call).decision).toBe('Allowed');
+    // A policy built from the stack's account, a child named by its literal account: it depends on the account.
+    expect(decide(symbolic, start).decision).toBe('Undecidable');
+    expect(decide(symbolic, { ...start, resource: start.resource.replace(':states:', ':lambda:') }).decision).toBe(
+      'ImplicitlyDenied',
+    );
   });
 
   test('policy variables and unknown condition operators are undecidable', () => {

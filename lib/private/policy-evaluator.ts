@@ -222,21 +222,27 @@ function evaluateOperator(
   return 'no';
 }
 
-/** The pseudo-parameter markers of the call, each with the literal values the policies name in that part of an ARN. */
+/**
+ * The pseudo-parameter markers of the call and of the statements, each with the literal values that the call and the
+ * policies name in that part of an ARN: a policy built from `${AWS::AccountId}` may match a child's literal account.
+ */
 function pseudoWorlds(call: Call, statements: StatementRef[]): World[] {
-  const present = PSEUDO_MARKERS.filter((m) => call.resource.includes(m));
+  const arns = [call.resource];
+  for (const { statement } of statements) {
+    for (const resource of [statement.Resource ?? [], statement.NotResource ?? []].flat()) {
+      if (typeof resource === 'string' && resource.startsWith('arn:')) arns.push(resource);
+    }
+  }
+  const present = PSEUDO_MARKERS.filter((m) => arns.some((arn) => arn.includes(m)));
   if (present.length === 0) return [{}];
   const index: { [m: string]: number } = { '⟨Partition⟩': 1, '⟨Region⟩': 3, '⟨AccountId⟩': 4 };
   const candidates: { [m: string]: Set<string> } = {};
   for (const m of present) candidates[m] = new Set([m]);
-  for (const { statement } of statements) {
-    for (const resource of [statement.Resource ?? [], statement.NotResource ?? []].flat()) {
-      if (typeof resource !== 'string' || !resource.startsWith('arn:')) continue;
-      const parts = resource.split(':');
-      for (const m of present) {
-        const part = parts[index[m]];
-        if (part && !/[*?⟨$]/.test(part)) candidates[m].add(part);
-      }
+  for (const arn of arns) {
+    const parts = arn.split(':');
+    for (const m of present) {
+      const part = parts[index[m]];
+      if (part && !/[*?⟨$]/.test(part)) candidates[m].add(part);
     }
   }
   let worlds: World[] = [{}];
