@@ -91,6 +91,10 @@ const project = new awscdk.AwsCdkConstructLibrary({
   },
 });
 
+// The command line (lib/cli.ts, compiled with the library: not exported, so outside the jsii API): prints the exact
+// policy for users outside CDK and runs the checks on CloudFormation templates.
+project.addBins({ 'cdk-nested-workflow-role': 'lib/cli.js' });
+
 // Sources live beside their compiled output in lib/: track the .ts sources, ignore the output.
 project.gitignore.removePatterns('/lib');
 project.gitignore.include('/lib/**/*.ts');

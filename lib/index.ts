@@ -1,2 +1,3 @@
 export * from './nested-workflow-role';
 export * from './nested-workflow-target-role';
+export * from './nested-workflow-checks';

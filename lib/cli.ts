@@ -1,0 +1,235 @@
+#!/usr/bin/env node
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { parseArgs } from 'util';
+import { App, CfnElement, Stack } from 'aws-cdk-lib';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { RegionInfo } from 'aws-cdk-lib/region-info';
+import { NestedWorkflowRole } from './nested-workflow-role';
+import { checkTemplateFile } from './private/check-app';
+import { Finding } from './private/check-rules';
+import { isObject, JsonObject, TemplateEnv, TemplateReader } from './private/template-reader';
+
+/**
+ * `cdk-nested-workflow-role`: the policy a parent needs, for users outside CDK (console, SAM, Terraform), and the
+ * checks of `NestedWorkflowChecks` on CloudFormation templates.
+ */
+
+const USAGE = `Usage: cdk-nested-workflow-role <command> [options]
+
+Commands:
+  policy <definition.asl.json>   print the exact identity and trust policy of a parent state machine
+  check <template.json>...       check the roles of the state machines of CloudFormation templates
+
+Run 'cdk-nested-workflow-role <command> --help' for a command's options.`;
+
+const POLICY_USAGE = `Usage: cdk-nested-workflow-role policy <definition.asl.json> [options]
+
+Prints, as JSON with literal ARNs, the identity policy and the trust policy that a parent state machine with this
+definition needs for its nested workflows, built by NestedWorkflowRole (the same code as the construct).
+
+Options:
+  --substitution Name=Value   a definition substitution (\${Name}), repeatable
+  --region R                  the parent's region (required)
+  --account A                 the parent's account (required)
+  --partition P               the parent's partition (default: the region's)
+  --parent-name NAME          trust only the state machine NAME (aws:SourceArn), not every one of the account
+  --document identity|trust   print only that policy document (default: both, as {"IdentityPolicy", "TrustPolicy"})
+  --help                      show this help`;
+
+const CHECK_USAGE = `Usage: cdk-nested-workflow-role check <template.json>... [options]
+
+Checks every AWS::StepFunctions::StateMachine of the templates (synthesized by CDK, or transformed from SAM or
+Serverless) that starts child state machines: the calls Step Functions makes against the policies of its role.
+Rules: NWR1 missing (error), NWR2 too broad, NWR3 wrong partition, NWR4 undecidable (warnings).
+Exits with 1 when any error is found.
+
+Options:
+  --region R        the stacks' region (default: unknown, ARNs with \${AWS::Region} stay symbolic)
+  --account A       the stacks' account (default: unknown)
+  --partition P     the stacks' partition (default: the region's, or unknown)
+  --help            show this help`;
+
+/** Where the command line writes. */
+export interface Output {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+/** Runs the command line; returns the exit code. */
+export function main(argv: string[], output: Output): number {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'policy':
+        return policyCommand(rest, output);
+      case 'check':
+        return checkCommand(rest, output);
+      case '--help':
+      case '-h':
+      case 'help':
+        output.out(USAGE);
+        return 0;
+      default:
+        output.err(command === undefined ? USAGE : `Unknown command '${command}'.\n\n${USAGE}`);
+        return 1;
+    }
+  } catch (e) {
+    output.err(`Error: ${(e as Error).message}`);
+    return 1;
+  }
+}
+
+function policyCommand(args: string[], output: Output): number {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      substitution: { type: 'string', multiple: true },
+      region: { type: 'string' },
+      account: { type: 'string' },
+      partition: { type: 'string' },
+      'parent-name': { type: 'string' },
+      document: { type: 'string' },
+      help: { type: 'boolean' },
+    },
+  });
+  if (values.help) {
+    output.out(POLICY_USAGE);
+    return 0;
+  }
+  if (positionals.length !== 1) {
+    throw new Error(
+      `policy takes one definition file, got: ${positionals.length === 0 ? 'none' : positionals.join(' ')}\n\n${POLICY_USAGE}`,
+    );
+  }
+  const { region, account } = values;
+  if (region === undefined || account === undefined) {
+    throw new Error(
+      "`--region` and `--account` are required: the policy names the parent's region and account (the events rule, the trust policy).",
+    );
+  }
+  if (!/^\d{12}$/.test(account)) throw new Error(`\`--account\` must be a 12-digit account id, got: ${account}`);
+  const regionPartition = RegionInfo.get(region).partition;
+  const partition = values.partition ?? regionPartition;
+  if (partition === undefined) {
+    throw new Error(
+      `\`--partition\` is required for region ${region}, which this version of aws-cdk-lib does not know.`,
+    );
+  }
+  if (regionPartition !== undefined && partition !== regionPartition) {
+    throw new Error(
+      `\`--partition\` must be the partition of region ${region} (${regionPartition}), got: ${partition}`,
+    );
+  }
+  const document = values.document;
+  if (document !== undefined && document !== 'identity' && document !== 'trust') {
+    throw new Error(`\`--document\` must be identity or trust, got: ${document}`);
+  }
+  const substitutions: { [key: string]: string } = {};
+  for (const entry of values.substitution ?? []) {
+    const equals = entry.indexOf('=');
+    if (equals <= 0) throw new Error(`\`--substitution\` must be Name=Value, got: ${entry}`);
+    substitutions[entry.slice(0, equals)] = entry.slice(equals + 1);
+  }
+
+  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk-nested-workflow-role-'));
+  try {
+    const app = new App({ outdir, context: { 'aws:cdk:disable-creation-stack-traces': true } });
+    const stack = new Stack(app, 'Parent', { env: { account, region } });
+    const parentRole = new NestedWorkflowRole(stack, 'ParentRole', {
+      definitionBody: sfn.DefinitionBody.fromFile(positionals[0]),
+      definitionSubstitutions: substitutions,
+      parentStateMachineName: values['parent-name'],
+    });
+    const assembly = app.synth();
+    for (const construct of stack.node.findAll()) {
+      for (const entry of construct.node.metadata) {
+        if (entry.type === 'aws:cdk:warning') output.err(`warning: ${String(entry.data)}`);
+      }
+    }
+    const template = assembly.getStackByName(stack.stackName).template as JsonObject;
+    const reader = new TemplateReader(template, { partition, region, account });
+    const roleId = stack.resolve((parentRole.role.node.defaultChild as CfnElement).logicalId) as string;
+    const identity: JsonObject[] = [];
+    for (const resource of Object.values(reader.resources)) {
+      const props = resource.Properties ?? {};
+      const roles = Array.isArray(props.Roles) ? props.Roles : [];
+      const isPolicy = resource.Type === 'AWS::IAM::Policy' || resource.Type === 'AWS::IAM::ManagedPolicy';
+      if (isPolicy && roles.some((r) => isObject(r) && r.Ref === roleId)) {
+        identity.push(reader.resolve(props.PolicyDocument) as JsonObject);
+      }
+    }
+    const trust = reader.resolve(reader.resources[roleId].Properties?.AssumeRolePolicyDocument) as JsonObject;
+    const [first, ...more] = identity;
+    if (more.length > 0) {
+      output.err(
+        `warning: the grants do not fit one policy (IAM quotas): ${identity.length} documents; attach each (IdentityPolicy, ManagedPolicies).`,
+      );
+    }
+    const result =
+      document === 'identity'
+        ? first
+        : document === 'trust'
+          ? trust
+          : { IdentityPolicy: first, ...(more.length > 0 ? { ManagedPolicies: more } : {}), TrustPolicy: trust };
+    output.out(JSON.stringify(result, null, 2));
+    return 0;
+  } finally {
+    fs.rmSync(outdir, { recursive: true, force: true });
+  }
+}
+
+function checkCommand(args: string[], output: Output): number {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      region: { type: 'string' },
+      account: { type: 'string' },
+      partition: { type: 'string' },
+      help: { type: 'boolean' },
+    },
+  });
+  if (values.help) {
+    output.out(CHECK_USAGE);
+    return 0;
+  }
+  if (positionals.length === 0) throw new Error(`check takes at least one template file.\n\n${CHECK_USAGE}`);
+  const env: TemplateEnv = {
+    region: values.region,
+    account: values.account,
+    partition: values.partition ?? (values.region ? RegionInfo.get(values.region).partition : undefined),
+  };
+  const findings: Finding[] = [];
+  for (const file of positionals) {
+    let found: Finding[];
+    try {
+      found = checkTemplateFile(file, env);
+    } catch (e) {
+      throw new Error(`cannot read the template ${file}: ${(e as Error).message}`);
+    }
+    findings.push(...found);
+    for (const finding of found) {
+      output.out(
+        `${finding.rule.severity.toUpperCase()} ${finding.rule.id} ${file} ${finding.parent}: ${finding.message}\n  fix: ${finding.rule.fix}`,
+      );
+    }
+  }
+  const errors = findings.filter((f) => f.rule.severity === 'error').length;
+  const warnings = findings.length - errors;
+  output.out(
+    `${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'} in ${positionals.length} template${positionals.length === 1 ? '' : 's'}`,
+  );
+  return errors > 0 ? 1 : 0;
+}
+
+// Run as the package's bin (tests call `main` in process, or spawn this file).
+/* istanbul ignore next */
+if (require.main === module) {
+  process.exitCode = main(process.argv.slice(2), {
+    out: (text) => process.stdout.write(`${text}\n`),
+    err: (text) => process.stderr.write(`${text}\n`),
+  });
+}

@@ -1,0 +1,165 @@
+import { Lazy } from 'aws-cdk-lib';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { readDefinition } from './definition';
+import { EVENTS_ACTIONS, MANAGED_RULE_NAME, NestedWorkflowGrants, needsFor, QUALIFIER_KEY } from './grants';
+import { Call } from './policy-evaluator';
+import { parseStateMachineArn } from './state-machine-arn';
+import { markersIn, opaqueMarkersIn, describeMarker } from './template-reader';
+
+/**
+ * What a parent needs, for the checks: the calls Step Functions makes on the parent's behalf, derived from the same
+ * engine as the construct (`readDefinition`, `needsFor`, `NestedWorkflowGrants`), never from a second copy of it.
+ */
+
+/** A parent state machine as the checks see it. */
+export interface ParentInput {
+  /** How messages name the parent, e.g. its logical id. */
+  readonly where: string;
+  /** The definition (JSON text; unknown values as markers). */
+  readonly definition: string;
+  readonly substitutions: { [key: string]: string };
+  /** The parent's partition, region and account (markers where unknown). */
+  readonly partition: string;
+  readonly region: string;
+  readonly account: string;
+  /** The type of a child, when the template defines it (by its ARN). */
+  readonly childType?: (arn: string) => 'STANDARD' | 'EXPRESS' | undefined;
+}
+
+/** A call and the states of the definition that make it. */
+export interface RequiredCall extends Call {
+  readonly states: string[];
+  /** What the call is for: the near misses depend on it. */
+  readonly kind: 'start' | 'executions' | 'events' | 'assumeRole';
+}
+
+export interface ParentNeeds {
+  readonly calls: RequiredCall[];
+  /** Whether the parent needs the events grant before it is created (a `.sync` child). */
+  readonly needsManagedRule: boolean;
+  /** What cannot be decided: a child chosen at run time, a value not known at synthesis, a definition not read. */
+  readonly undecidable: string[];
+}
+
+/** The name of an execution in the calls on a child's executions (any name: the grant is on `execution:<name>:*`). */
+export const EXAMPLE_EXECUTION = 'example-execution-id';
+
+/**
+ * Every call the parent needs: the one function the checks ask. Nested workflows come from the definition through
+ * `readDefinition` and `needsFor`; the calls of Distributed Map runs and Express parents are added here.
+ */
+export function parentNeeds(parent: ParentInput): ParentNeeds {
+  const undecidable: string[] = [];
+  const byKey = new Map<string, RequiredCall>();
+  let needsManagedRule = false;
+  const tokens = new TokenMarkers();
+
+  let tasks;
+  try {
+    tasks = readDefinition(
+      parent.where,
+      sfn.DefinitionBody.fromString(tokens.encode(parent.definition)),
+      tokens.encodeAll(parent.substitutions),
+    );
+  } catch (e) {
+    return { calls: [], needsManagedRule: false, undecidable: [tokens.decode((e as Error).message)] };
+  }
+  for (const task of tasks.nested) {
+    const state = task.stateName;
+    if (task.stateMachineArn === undefined) {
+      undecidable.push(
+        `state '${state}' chooses its child at run time (${tokens.decode(task.runtimeArn ?? '')}): which state machines it may start is not in the template`,
+      );
+      continue;
+    }
+    const arn = tokens.decode(task.stateMachineArn);
+    const opaque = opaqueMarkersIn(arn);
+    if (opaque.length > 0) {
+      undecidable.push(
+        `the child of state '${state}' is ${arn}, which depends on ${opaque.map(describeMarker).join(', ')}`,
+      );
+      continue;
+    }
+    const credentialsRole = task.credentialsRoleArn === undefined ? undefined : tokens.decode(task.credentialsRoleArn);
+    let parts;
+    try {
+      parts = parseStateMachineArn(tokens.encode(arn), `the StateMachineArn of state '${state}'`);
+    } catch (e) {
+      undecidable.push(tokens.decode((e as Error).message));
+      continue;
+    }
+    const express = task.express || parent.childType?.(arn) === 'EXPRESS';
+    const needs = needsFor({
+      integrationPattern: task.integrationPattern,
+      // `.sync` on an Express child (not startSyncExecution) is not supported by Step Functions: checked elsewhere.
+      express: task.express || (express && task.integrationPattern !== sfn.IntegrationPattern.RUN_JOB),
+      grantee: credentialsRole !== undefined ? 'parent-via-role' : 'parent',
+      credentialsRole: credentialsRole === undefined ? undefined : tokens.encode(credentialsRole),
+    });
+    needsManagedRule ||= needs.managedRule;
+    const grants = new NestedWorkflowGrants();
+    grants.add({ arn: tokens.encode(arn), parts, knownUnqualified: false, nameLength: 80 }, needs);
+    const managedRule = `arn:${parent.partition}:events:${parent.region}:${parent.account}:rule/${MANAGED_RULE_NAME}`;
+    for (const group of grants.statements({ arn: managedRule, length: managedRule.length })) {
+      const qualifiers = group.conditions?.['ForAnyValue:StringEquals']?.[QUALIFIER_KEY];
+      for (const action of group.actions) {
+        for (const { arn: pattern } of group.resources) {
+          const resource = tokens.decode(pattern).replace(/:\*$/, `:${EXAMPLE_EXECUTION}`);
+          const kind = EVENTS_ACTIONS.includes(action)
+            ? 'events'
+            : action === 'sts:AssumeRole'
+              ? 'assumeRole'
+              : resource.includes(':execution:')
+                ? 'executions'
+                : 'start';
+          for (const qualifier of qualifiers ?? [undefined]) {
+            const context = qualifier === undefined ? undefined : { [QUALIFIER_KEY]: tokens.decode(qualifier) };
+            const key = JSON.stringify([action, resource, context]);
+            const existing = byKey.get(key);
+            if (existing) {
+              if (!existing.states.includes(state)) existing.states.push(state);
+            } else {
+              byKey.set(key, { action, resource, context, states: [state], kind });
+            }
+          }
+        }
+      }
+    }
+  }
+  // Issue 9 plugs in here: the calls of Distributed Map runs (StartExecution on the parent itself, Describe/Stop on
+  // its map run executions) and the rules of Express parents, from the same reading of the definition.
+  return { calls: [...byKey.values()], needsManagedRule, undecidable };
+}
+
+/**
+ * Unknown values (markers) become CDK tokens for the engine, whose checks skip tokens (a partition `⟨Partition⟩` is
+ * then taken as it is), and are turned back into markers in what it returns.
+ */
+class TokenMarkers {
+  private readonly toToken = new Map<string, string>();
+  private readonly toMarker = new Map<string, string>();
+
+  public encode(text: string): string {
+    let result = text;
+    for (const m of new Set(markersIn(text))) {
+      let token = this.toToken.get(m);
+      if (token === undefined) {
+        token = Lazy.string({ produce: () => m });
+        this.toToken.set(m, token);
+        this.toMarker.set(token, m);
+      }
+      result = result.split(m).join(token);
+    }
+    return result;
+  }
+
+  public encodeAll(values: { [key: string]: string }): { [key: string]: string } {
+    return Object.fromEntries(Object.entries(values).map(([k, v]) => [k, this.encode(v)]));
+  }
+
+  public decode(text: string): string {
+    let result = text;
+    for (const [token, m] of this.toMarker) result = result.split(token).join(m);
+    return result;
+  }
+}
