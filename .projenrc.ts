@@ -27,7 +27,11 @@ const project = new awscdk.AwsCdkConstructLibrary({
   // TypeScript 7 has no compiler API (breaks jsii and ts-jest): stay on 6.0.
   jsiiVersion: '~6.0.0',
   typescriptVersion: '~6.0.0',
+  // Users: jsii 6 (and so the library's other-language runtimes) supports Node >= 20.16.0, and nothing in the library
+  // needs more. Builds: @typescript-eslint 8.56+ (the first to support TypeScript 6) depends on eslint-visitor-keys 5,
+  // which requires Node ^20.19 || ^22.13 || >= 24, so `npm ci` warns EBADENGINE on 20.16-20.18: CI builds on 20.19.
   minNodeVersion: '20.16.0',
+  workflowNodeVersion: '20.19.0',
 
   srcdir: 'lib',
   libdir: 'lib',
