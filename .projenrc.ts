@@ -178,8 +178,9 @@ const newestJestConfig = new JsonFile(project, `jest.${CDK_NEWEST_ALIAS}.json`, 
     },
     // Coverage is measured and enforced on the floor run.
     collectCoverage: false,
-    // From 2.274 every synthesis also validates the templates against CloudFormation's rules (what users' apps do
-    // too, so it stays on); loading those rules takes 5 to 10 s in each test file's first synthesis on 2 busy cores.
+    // Turns off aws-cdk-lib's built-in CloudFormation validation (2.274+) but in the test that runs it on purpose.
+    setupFiles: [...(jestConfig.setupFiles ?? []), '<rootDir>/test/util/aws-cdk-lib-newest.setup.ts'],
+    // The first synthesis of a test file loads more of aws-cdk-lib than on the floor: room for 2 busy cores.
     testTimeout: 30_000,
     coverageThreshold: undefined,
     reporters: [

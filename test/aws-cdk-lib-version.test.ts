@@ -5,6 +5,7 @@ import { App, CfnResource, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { buildExampleApp } from '../examples/app';
 import { NestedWorkflowRole } from '../lib';
 import { ACCOUNT, executionArn, importedChild, REGION, stateMachineArn } from './util/fixtures';
 
@@ -72,4 +73,41 @@ describe(`aws-cdk-lib under test: ${loaded}`, () => {
     const stacks = app.node.findAll().filter((c): c is Stack => c instanceof Stack);
     expect(stacks.map((s) => s.node.path)).toEqual(['Stack', 'Integ/DefaultTest/DeployAssert']);
   });
+
+  // The newest run turns this validation off for speed (test/util/aws-cdk-lib-newest.setup.ts); here it runs on purpose.
+  test("the example app's templates pass aws-cdk-lib's built-in CloudFormation validation (2.274 and later)", () => {
+    const [major, minor] = loaded.split('.').map(Number);
+    if (major === 2 && minor < 274) {
+      // 2.258 has no built-in validation: no plugin runs, no report is written.
+      expect(builtInValidationFindings(new App())).toBeUndefined();
+      return;
+    }
+    // A control: the validation is on in this test (an empty stack breaks CloudFormation's rule F0001).
+    const control = new App();
+    new Stack(control, 'Empty');
+    expect(builtInValidationFindings(control)).toEqual(['F0001 on Empty']);
+    // THEN the example app (a parent, its NestedWorkflowRole and three children) has no finding.
+    expect(builtInValidationFindings(buildExampleApp().app)).toEqual([]);
+  });
 });
+
+/**
+ * Synthesizes `app` with aws-cdk-lib's built-in CloudFormation validation on; its findings as '<rule> on <construct
+ * path>', or undefined when no validation report was written.
+ */
+function builtInValidationFindings(app: App): string[] | undefined {
+  const previous = process.env.CDK_VALIDATION;
+  process.env.CDK_VALIDATION = 'true';
+  try {
+    const outdir = app.synth().directory;
+    const reportFile = path.join(outdir, 'validation-report.json');
+    if (!fs.existsSync(reportFile)) return undefined;
+    const report = JSON.parse(fs.readFileSync(reportFile, 'utf-8'));
+    return report.pluginReports.flatMap((r: any) =>
+      r.violations.flatMap((v: any) => v.violatingConstructs.map((c: any) => `${v.ruleName} on ${c.constructPath}`)),
+    );
+  } finally {
+    if (previous === undefined) delete process.env.CDK_VALIDATION;
+    else process.env.CDK_VALIDATION = previous;
+  }
+}
