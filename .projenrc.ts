@@ -1,5 +1,12 @@
 import { awscdk, javascript, JsonFile, ReleasableCommits } from 'projen';
 
+// The aws-cdk-lib versions every jest suite runs against (see CONTRIBUTING, "aws-cdk-lib versions under test").
+// The floor is the lowest version users may install (the peer dependency) and the devDependency everything else builds
+// with; the newest is the latest aws-cdk-lib release, which `cdk init` apps get, installed under an npm alias.
+const CDK_FLOOR_VERSION = '2.258.0';
+const CDK_NEWEST_VERSION = '2.276.0';
+const CDK_NEWEST_ALIAS = 'aws-cdk-lib-newest';
+
 const project = new awscdk.AwsCdkConstructLibrary({
   name: 'cdk-nested-workflow-role',
   description:
@@ -14,13 +21,17 @@ const project = new awscdk.AwsCdkConstructLibrary({
 
   // aws-cdk-lib floor: 2.258.0 is the first release whose policy-validation plugin API
   // cdk-nag 3 runs on; the tests run against exactly this version (devDependency pin).
-  cdkVersion: '2.258.0',
+  cdkVersion: CDK_FLOOR_VERSION,
   constructsVersion: '10.5.1',
   cdkCliVersion: '^2.1148.1',
   // TypeScript 7 has no compiler API (breaks jsii and ts-jest): stay on 6.0.
   jsiiVersion: '~6.0.0',
   typescriptVersion: '~6.0.0',
+  // Users: jsii 6 (and so the library's other-language runtimes) supports Node >= 20.16.0, and nothing in the library
+  // needs more. Builds: @typescript-eslint 8.56+ (the first to support TypeScript 6) depends on eslint-visitor-keys 5,
+  // which requires Node ^20.19 || ^22.13 || >= 24, so `npm ci` warns EBADENGINE on 20.16-20.18: CI builds on 20.19.
   minNodeVersion: '20.16.0',
+  workflowNodeVersion: '20.19.0',
 
   srcdir: 'lib',
   libdir: 'lib',
@@ -44,7 +55,12 @@ const project = new awscdk.AwsCdkConstructLibrary({
     // Deploy-time assertions of test/nested-workflow.integ.ts. 2.245.0-alpha.0 is the newest release on the
     // registry (none was published for 2.258.0); its peer range ^2.245.0 covers our aws-cdk-lib floor.
     '@aws-cdk/integ-tests-alpha@2.245.0-alpha.0',
+    // The newest aws-cdk-lib release, for the second jest run (jest.aws-cdk-lib-newest.json maps aws-cdk-lib to it).
+    `${CDK_NEWEST_ALIAS}@npm:aws-cdk-lib@${CDK_NEWEST_VERSION}`,
   ],
+  // projen's default commit-and-tag-version 13 (and its conventional-changelog 8 dependencies) require Node >= 22:
+  // 12 bumps versions the same way and supports Node >= 18, so `npm ci` on Node 20 prints no EBADENGINE warning.
+  bumpPackage: 'commit-and-tag-version@^12',
 
   typecheckTests: true,
   jestOptions: {
@@ -58,6 +74,9 @@ const project = new awscdk.AwsCdkConstructLibrary({
         functions: 95,
       },
       coveragePathIgnorePatterns: ['/node_modules/', '/test/'],
+      // Read by test/aws-cdk-lib-version.test.ts: the aws-cdk-lib version this run must load.
+      globals: { AWS_CDK_LIB_UNDER_TEST: CDK_FLOOR_VERSION },
+      displayName: `aws-cdk-lib ${CDK_FLOOR_VERSION}`,
     },
   },
 
@@ -145,6 +164,47 @@ const rosetta = project.addTask('rosetta:extract', {
   description: 'Compile every README and JSDoc example (jsii-rosetta, strict) and translate it into each language',
   exec: 'jsii-rosetta extract --strict .jsii',
 });
+
+// Every jest suite runs twice: on the floor (above, with the coverage minimum), then on the newest aws-cdk-lib. The
+// second configuration is the first one with aws-cdk-lib mapped to the alias package: the mapping applies to every
+// module jest loads (the library, the tests, cdk-nag, @aws-cdk/integ-tests-alpha), so a run holds one aws-cdk-lib
+// and instanceof checks across packages hold. A new test file is picked up by both runs with no change here.
+const jestConfig = project.jest!.config;
+const newestJestConfig = new JsonFile(project, `jest.${CDK_NEWEST_ALIAS}.json`, {
+  obj: () => ({
+    ...jestConfig,
+    displayName: `aws-cdk-lib ${CDK_NEWEST_VERSION}`,
+    globals: { ...jestConfig.globals, AWS_CDK_LIB_UNDER_TEST: CDK_NEWEST_VERSION },
+    moduleNameMapper: {
+      ...jestConfig.moduleNameMapper,
+      '^aws-cdk-lib$': `<rootDir>/node_modules/${CDK_NEWEST_ALIAS}`,
+      '^aws-cdk-lib/(.*)$': `<rootDir>/node_modules/${CDK_NEWEST_ALIAS}/$1`,
+    },
+    // Coverage is measured and enforced on the floor run.
+    collectCoverage: false,
+    // Turns off aws-cdk-lib's built-in CloudFormation validation (2.274+) but in the test that runs it on purpose.
+    setupFiles: [...(jestConfig.setupFiles ?? []), '<rootDir>/test/util/aws-cdk-lib-newest.setup.ts'],
+    // The first synthesis of a test file loads more of aws-cdk-lib than on the floor: room for 2 busy cores.
+    testTimeout: 30_000,
+    coverageThreshold: undefined,
+    reporters: [
+      'default',
+      ['jest-junit', { outputDirectory: 'test-reports', outputName: `junit-${CDK_NEWEST_ALIAS}.xml` }],
+    ],
+  }),
+});
+project.npmignore?.exclude(`/${newestJestConfig.path}`);
+const testNewest = project.addTask(`test:${CDK_NEWEST_ALIAS}`, {
+  description: `Run every jest suite against aws-cdk-lib ${CDK_NEWEST_VERSION} (the test task runs it after the floor run)`,
+  exec: `jest --passWithNoTests -c ${newestJestConfig.path}`,
+  receiveArgs: true,
+});
+{
+  // Right after the floor run (before eslint and the integration snapshot), so a failure names its version early.
+  const steps = project.testTask.steps;
+  const floorRun = steps.findIndex((step) => step.execArgs?.[0] === 'jest' || step.exec?.startsWith('jest '));
+  project.testTask.insertStep(floorRun + 1, { spawn: testNewest.name });
+}
 
 // Python/Java/.NET/Go bindings generated offline (code only, no language toolchain), so that an API jsii cannot
 // render in a language fails the build here; the release workflow builds the real packages (package:python etc.).
