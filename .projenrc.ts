@@ -44,6 +44,8 @@ const project = new awscdk.AwsCdkConstructLibrary({
     // Deploy-time assertions of test/nested-workflow.integ.ts. 2.245.0-alpha.0 is the newest release on the
     // registry (none was published for 2.258.0); its peer range ^2.245.0 covers our aws-cdk-lib floor.
     '@aws-cdk/integ-tests-alpha@2.245.0-alpha.0',
+    // Property-based tests (test/properties.test.ts): seeded, bounded runs over random children, definitions and inputs.
+    'fast-check@^4.10.2',
   ],
 
   typecheckTests: true,
