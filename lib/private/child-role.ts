@@ -298,14 +298,16 @@ export class ChildPolicies {
 /** A child with an upper bound of the deployed length of its name. */
 function sized(record: ChildRecord): ChildStateMachine {
   const { stateMachine, arn, parts } = record;
-  const cfn = stateMachine?.node.defaultChild;
-  const inApp = cfn instanceof sfn.CfnStateMachine;
+  const defaultChild = stateMachine?.node.defaultChild;
+  // An alias or version of a state machine of this app (`${child.stateMachineArn}:PROD`) is read from its resource.
+  const cfn = parts.resource ?? (defaultChild instanceof sfn.CfnStateMachine ? defaultChild : undefined);
+  const inApp = cfn !== undefined;
   let nameLength = 80;
   if (!Token.isUnresolved(parts.name)) {
     nameLength = parts.name.length;
   } else if (inApp) {
     // CloudFormation names an unnamed state machine `<logical id>-<12 random characters>`.
-    nameLength = Math.min(80, Stack.of(cfn).resolve(cfn.logicalId).length + 13);
+    nameLength = Math.min(80, Stack.of(cfn!).resolve(cfn!.logicalId).length + 13);
   }
   return { arn, parts, knownUnqualified: inApp, nameLength };
 }
