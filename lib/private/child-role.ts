@@ -361,11 +361,18 @@ export class ChildPolicies {
     for (const node of stack.node.findAll()) {
       if (node instanceof CfnElement && Stack.of(node) === stack) byLogicalId.set(stack.resolve(node.logicalId), node);
     }
-    const bound = (document: unknown) => deployedSize(stack.resolve(document), referenceBound(byLogicalId));
+    const bound = (document: unknown) => {
+      const resolved = stack.resolve(document);
+      // An empty policy (a DefaultPolicy whose statements all moved elsewhere) is not synthesized.
+      const empty = [resolved?.Statement ?? []].flat().length === 0;
+      return empty ? 0 : deployedSize(resolved, referenceBound(byLogicalId));
+    };
     const others: OtherPolicies = { inlineSize: 0, inline: [], managedCount: 0, managed: [] };
     const addInline = (name: string, document: unknown) => {
+      const size = bound(document);
+      if (size === 0) return;
       others.inline.push(name);
-      others.inlineSize += bound(document);
+      others.inlineSize += size;
     };
     const managed = new Set<string>();
     const addManaged = (key: string, name: string) => {
@@ -381,7 +388,7 @@ export class ChildPolicies {
       const ref = (arn as { Ref?: unknown } | null)?.Ref;
       const policy = typeof ref === 'string' ? byLogicalId.get(ref) : undefined;
       if (policy && this.own.has(policy)) continue;
-      addManaged(policy ? String(ref) : JSON.stringify(arn), policy ? policy.node.path : JSON.stringify(arn));
+      addManaged(policy ? String(ref) : JSON.stringify(arn), policy ? policy.node.path : readable(arn));
     }
     for (const [logicalId, node] of byLogicalId) {
       if (this.own.has(node)) continue;
@@ -395,6 +402,25 @@ export class ChildPolicies {
     }
     return others;
   }
+}
+
+/** A resolved value for messages: `Fn::Join` joined, `Ref`s as `<partition>`, `<region>`, `<account>`, `<LogicalId>`. */
+function readable(value: unknown): string {
+  if (typeof value === 'string') return value;
+  const ref = (value as { Ref?: unknown } | null)?.Ref;
+  if (typeof ref === 'string') {
+    const pseudo: { [name: string]: string } = {
+      'AWS::Partition': 'partition',
+      'AWS::Region': 'region',
+      'AWS::AccountId': 'account',
+    };
+    return `<${pseudo[ref] ?? ref}>`;
+  }
+  const join = (value as { 'Fn::Join'?: unknown } | null)?.['Fn::Join'];
+  if (Array.isArray(join) && typeof join[0] === 'string' && Array.isArray(join[1])) {
+    return join[1].map(readable).join(join[0]);
+  }
+  return '<token>';
 }
 
 /** The role's policies other than this construct's. */

@@ -156,7 +156,8 @@ function stringBound(value: unknown, reference: ReferenceBound): number {
       const [, from] = list(args) ?? [];
       const options = list(from);
       if (options) return Math.max(0, ...options.map((option) => stringBound(option, reference)));
-      const split = from !== null && typeof from === 'object' ? (from as { [fn: string]: unknown })['Fn::Split'] : undefined;
+      const split =
+        from !== null && typeof from === 'object' ? (from as { [fn: string]: unknown })['Fn::Split'] : undefined;
       const [, source] = list(split) ?? [];
       return source === undefined ? UNKNOWN_VALUE_MAX : stringBound(source, reference);
     }
