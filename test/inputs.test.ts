@@ -12,6 +12,9 @@ import { findRoleLogicalIds, rolePolicies, simulate } from './util/simulator';
 
 const PARENT = { partition: PARTITION, region: REGION, account: ACCOUNT };
 
+// The simulator loads its IAM data on first use, which can take seconds on a busy machine.
+jest.setTimeout(30_000);
+
 /** The probes that fail for the parent role of `stack` (empty when every call is Allowed and every near miss Denied). */
 async function failedProbes(stack: Stack, name: string, pattern: Pattern, qualifier?: string): Promise<string[]> {
   const template = Template.fromStack(stack).toJSON();

@@ -21,6 +21,9 @@ import { resolveValue } from './util/resolve';
 import { findRoleLogicalIds, rolePolicies, simulate } from './util/simulator';
 
 const SEED = Number(process.env.FC_SEED ?? 20261126);
+
+// Each property runs many cases; the simulator loads its IAM data on first use.
+jest.setTimeout(120_000);
 const PARENT = { partition: PARTITION, region: REGION, account: ACCOUNT };
 const PATTERNS: Pattern[] = ['REQUEST_RESPONSE', 'RUN_JOB', 'WAIT_FOR_TASK_TOKEN'];
 const RESOURCES: { [pattern in Pattern]: string } = {
@@ -161,7 +164,7 @@ describe('properties', () => {
       }),
       12,
     );
-  }, 120_000);
+  });
 
   // 25 definitions of up to 6 tasks, in Parallel branches and Map item processors up to depth 4.
   test('random definitions: the role derived from the definition equals the role of the same addChild calls', () => {
@@ -268,7 +271,7 @@ describe('properties', () => {
       ),
       6,
     );
-  }, 120_000);
+  });
 });
 
 // ---------------------------------------------------------------------------------------------------------------
