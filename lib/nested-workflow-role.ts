@@ -176,11 +176,12 @@ export interface NestedWorkflowRoleProps extends NestedWorkflowChildOptions {
   readonly parentStateMachineName?: string;
 
   /**
-   * How many managed policies this construct may attach to the role when the grants do not fit in the inline
-   * policy quota (10,240 characters per role).
+   * The role's managed policies quota, for grants that do not fit in the inline policy quota (10,240 characters per
+   * role, shared with the role's other inline policies).
    *
-   * IAM allows 10 managed policies per role by default and up to 20 on request; lower this if you attach managed
-   * policies of your own to the role.
+   * IAM allows 10 managed policies per role by default and up to 20 on request. Managed policies attached to the
+   * role otherwise (`role.addManagedPolicy`, aws-cdk-lib's `OverflowPolicyN`) count toward it: this construct attaches
+   * at most the rest.
    *
    * @default 10
    * @see https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html
