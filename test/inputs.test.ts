@@ -5,6 +5,7 @@
 import { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
 import { NestedWorkflowRole } from '../lib';
 import { ACCOUNT, importedChild, inStackChild, newStack, PARTITION, REGION, stateMachineArn } from './util/fixtures';
 import { Pattern, probesFor } from './util/probes';
@@ -149,6 +150,16 @@ describe('an alias or version of a state machine of the app is granted like a li
     // Characters a terminal would not show are escaped.
     expect(error).not.toMatch(/[\u0000-\u001f]/);
   });
+});
+
+test('an alias of a state machine of another region is refused by its region, with no raw token', () => {
+  const stack = newStack();
+  const other = new Stack(stack.node.root as Construct, 'Other', { env: { account: ACCOUNT, region: 'eu-west-1' } });
+  const child = inStackChild(other, 'Child');
+  const alias = sfn.StateMachine.fromStateMachineArn(stack, 'Alias', `${child.stateMachineArn}:PROD`);
+  expect(() => new NestedWorkflowRole(stack, 'ParentRole', { child: alias })).toThrow(
+    "Stack/ParentRole: `child` <token>:PROD is in region eu-west-1, but the parent's stack is in region us-east-1.",
+  );
 });
 
 describe('substitution keys are own keys only', () => {

@@ -20,7 +20,7 @@ import {
   packStatements,
   ReferenceBound,
 } from './packing';
-import { StateMachineArnParts, stateMachineParts } from './state-machine-arn';
+import { displayValue, StateMachineArnParts, stateMachineParts } from './state-machine-arn';
 
 /** The options of a child, as both constructs take them. */
 export interface ChildInput {
@@ -64,7 +64,9 @@ export function checkChild(
   const arn = typeof child === 'string' ? child : child.stateMachineArn;
   const state = input.stateName;
   // How messages name the child: the prop, or the state of the definition that starts it.
-  const subject = state === undefined ? `\`child\` ${arn}` : `The child ${arn} of state '${state}'`;
+  // Messages show tokens as <token>, never `${Token[...]}`.
+  const shown = displayValue(arn);
+  const subject = state === undefined ? `\`child\` ${shown}` : `The child ${shown} of state '${state}'`;
   const parts = stateMachineParts(
     child,
     state === undefined ? `${path}: \`child\`` : `${path}: the StateMachineArn of state '${state}'`,
@@ -125,7 +127,7 @@ export function checkChild(
     }
     if (pattern === sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN && differ(account, stack.account)) {
       throw new Error(
-        `${path}: \`child\` ${arn} is in account ${account} and uses WAIT_FOR_TASK_TOKEN, but task tokens cannot cross accounts. ` +
+        `${path}: \`child\` ${shown} is in account ${account} and uses WAIT_FOR_TASK_TOKEN, but task tokens cannot cross accounts. ` +
           "Use RUN_JOB or REQUEST_RESPONSE for a child in another account, or deploy the child in the parent's account.",
       );
     }
@@ -145,10 +147,10 @@ export function checkChild(
   } else if (differ(account, stack.account)) {
     throw new Error(
       grantee === 'parent'
-        ? `${path}: \`child\` ${arn} is in account ${account}, but the parent's stack is in account ${stack.account}. ` +
+        ? `${path}: \`child\` ${shown} is in account ${account}, but the parent's stack is in account ${stack.account}. ` +
             'Starting a child in another account needs a role in that account for the parent to assume: create a ' +
             "NestedWorkflowTargetRole in the child's account and pass `credentials: { role: sfn.TaskRole.fromRole(targetRole) }` to addChild."
-        : `${path}: \`child\` ${arn} is in account ${account}, but this NestedWorkflowTargetRole's stack is in account ${stack.account}. ` +
+        : `${path}: \`child\` ${shown} is in account ${account}, but this NestedWorkflowTargetRole's stack is in account ${stack.account}. ` +
             "Create the target role in the child's account.",
     );
   }
