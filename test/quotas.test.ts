@@ -1,4 +1,4 @@
-import { AspectPriority, Aspects, CfnParameter, Stack } from 'aws-cdk-lib';
+import { AspectPriority, Aspects, CfnParameter, Fn, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -282,6 +282,64 @@ describe('IAM quotas with other grants on the role', () => {
     expect(() => Template.fromStack(stack)).toThrow(
       /the first \d+ children fit\. The role's other policies take 3 of the managed policies \(arn:<partition>:iam::aws:policy\/ReadOnlyAccess, arn:<partition>:iam::aws:policy\/AWSXrayWriteOnlyAccess, arn:<partition>:iam::aws:policy\/CloudWatchLogsFullAccess\)\./,
     );
+  });
+
+  test('every kind of policy attached to the role is counted, and named in the error', () => {
+    // GIVEN a role with inline policies of every kind and managed policies of every kind
+    const stack = newStack();
+    const parentRole = new NestedWorkflowRole(stack, 'ParentRole', { maxManagedPolicies: 5 });
+    const role = parentRole.role as iam.Role;
+    const cfnRole = role.node.defaultChild as iam.CfnRole;
+    const document = (resource: string) => ({
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: resource }],
+    });
+    cfnRole.policies = [{ policyName: 'Escape', policyDocument: document(`arn:aws:s3:::${'e'.repeat(50)}/*`) }];
+    new iam.CfnRolePolicy(stack, 'RolePolicy', {
+      roleName: role.roleName,
+      policyName: 'RolePolicy',
+      policyDocument: document(`arn:aws:s3:::${'r'.repeat(50)}/*`),
+    });
+    inStackChild(stack, 'Other').grantStartExecution(role);
+    role.addManagedPolicy(iam.ManagedPolicy.fromManagedPolicyArn(stack, 'Imported', Fn.importValue('PolicyArn')));
+    role.addManagedPolicy(
+      iam.ManagedPolicy.fromManagedPolicyArn(stack, 'Literal', `arn:aws:iam::${ACCOUNT}:policy/Own`),
+    );
+    new iam.ManagedPolicy(stack, 'Naming', {
+      roles: [role],
+      statements: [new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: ['arn:aws:s3:::b'] })],
+    });
+    // WHEN more children than the 2 managed policies left hold
+    syncChildren(parentRole, 200);
+    // THEN the error names them all
+    let message = '';
+    try {
+      Template.fromStack(stack);
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toContain('the first');
+    expect(message).toContain("The role's other policies take up to");
+    for (const name of [
+      'Stack/ParentRole/Resource Escape',
+      'Stack/RolePolicy',
+      'Stack/ParentRole/Resource/DefaultPolicy/Resource',
+    ]) {
+      expect(message).toContain(name);
+    }
+    expect(message).toContain(
+      `3 of the managed policies (<token>, arn:aws:iam::${ACCOUNT}:policy/Own, Stack/Naming/Resource)`,
+    );
+  });
+
+  test('a precreated role (iam.Role.customizeRoles) has no other policies to count: the grants are packed as usual', () => {
+    const stack = newStack();
+    iam.Role.customizeRoles(stack, { usePrecreatedRoles: { 'Stack/ParentRole/Resource': 'precreated-role' } });
+    new NestedWorkflowRole(stack, 'ParentRole', { child: importedChild(stack, 'Child', stateMachineArn('Child')) });
+    Template.fromStack(stack).hasResourceProperties('AWS::IAM::Policy', {
+      PolicyName: 'NestedWorkflowPolicy',
+      Roles: ['precreated-role'],
+    });
   });
 
   test('a Distributed Map of the parent: its grants (DistributedMapPolicy on recent aws-cdk-lib) count', () => {

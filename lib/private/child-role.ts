@@ -353,7 +353,10 @@ export class ChildPolicies {
    */
   private otherPolicies(): OtherPolicies {
     const stack = Stack.of(this.role);
-    const cfnRole = this.role.node.defaultChild as iam.CfnRole;
+    const others: OtherPolicies = { inlineSize: 0, inline: [], managedCount: 0, managed: [] };
+    const cfnRole = this.role.node.defaultChild;
+    // A role that is not synthesized (iam.Role.customizeRoles with preventSynthesis) has no policies to count.
+    if (!(cfnRole instanceof iam.CfnRole)) return others;
     const roleId = stack.resolve(cfnRole.logicalId) as string;
     const isRole = (value: unknown) => {
       const ref = (value as { Ref?: unknown } | null)?.Ref;
@@ -369,7 +372,6 @@ export class ChildPolicies {
       const empty = [resolved?.Statement ?? []].flat().length === 0;
       return empty ? 0 : deployedSize(resolved, referenceBound(byLogicalId));
     };
-    const others: OtherPolicies = { inlineSize: 0, inline: [], managedCount: 0, managed: [] };
     const addInline = (name: string, document: unknown) => {
       const size = bound(document);
       if (size === 0) return;
