@@ -52,9 +52,26 @@ describe('deployedSize', () => {
     ['an object that is not a function', { 'Fn::Join': ['', [{ a: 1 }]] }, UNKNOWN_VALUE_MAX],
     ['a Ref that is not a name', { Ref: 42 }, UNKNOWN_VALUE_MAX],
     ['a GetAtt that is not a pair', { 'Fn::GetAtt': 'Machine.Arn' }, UNKNOWN_VALUE_MAX],
+    ['a join that is not a pair', { 'Fn::Join': 'x' }, UNKNOWN_VALUE_MAX],
+    ['a select that is not a pair', { 'Fn::Select': 'x' }, UNKNOWN_VALUE_MAX],
+    ['a select from a literal', { 'Fn::Select': [0, 'x'] }, UNKNOWN_VALUE_MAX],
+    ['a condition that is not a triple', { 'Fn::If': 'x' }, UNKNOWN_VALUE_MAX],
+    ['a sub that is not a string or pair', { 'Fn::Sub': 42 }, UNKNOWN_VALUE_MAX],
+    ['a sub with an attribute of unknown length', { 'Fn::Sub': '${Other.Arn}' }, UNKNOWN_VALUE_MAX],
+    [
+      'a sub with a variable of unknown length',
+      { 'Fn::Sub': ['${A}', { A: { 'Fn::ImportValue': 'X' } }] },
+      UNKNOWN_VALUE_MAX,
+    ],
+    ['a sub of a parameter of unknown length', { 'Fn::Sub': '${Other}' }, UNKNOWN_VALUE_MAX],
+    ['the ARN attribute of a state machine of the app', { 'Fn::GetAtt': ['Machine', 'Arn'] }, 143],
   ])('%s is bounded by the longest text it deploys as', (_what, value, bound) => {
     // A quoted string in place of the intrinsic: the bound plus the quotes, less the empty string's quotes.
     expect(boundOf(value)).toBe(bound);
+  });
+
+  test('a value CloudFormation leaves out (undefined) takes no room', () => {
+    expect(deployedSize([undefined], reference)).toBe(2);
   });
 
   test('lists and objects are measured with their punctuation', () => {

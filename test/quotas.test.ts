@@ -300,7 +300,9 @@ describe('IAM quotas with other grants on the role', () => {
       policyName: 'RolePolicy',
       policyDocument: document(`arn:aws:s3:::${'r'.repeat(50)}/*`),
     });
-    inStackChild(stack, 'Other').grantStartExecution(role);
+    const other = inStackChild(stack, 'Other');
+    other.grantStartExecution(role);
+    other.grantExecution(role, 'states:DescribeExecution');
     role.addManagedPolicy(iam.ManagedPolicy.fromManagedPolicyArn(stack, 'Imported', Fn.importValue('PolicyArn')));
     role.addManagedPolicy(
       iam.ManagedPolicy.fromManagedPolicyArn(stack, 'Literal', `arn:aws:iam::${ACCOUNT}:policy/Own`),

@@ -190,7 +190,8 @@ function inAppParts(cfn: CfnStateMachine, what: string): StateMachineArnParts {
 function splitQualifiedToken(arn: string, what: string): { resource: CfnStateMachine; qualifier: string } | undefined {
   const colon = arn.lastIndexOf(':');
   const qualifier = arn.slice(colon + 1);
-  const resource = colon < 0 || Token.isUnresolved(qualifier) ? undefined : stateMachineResourceOf(arn.slice(0, colon));
+  // Called for a token ARN with a colon (a single token is handled before).
+  const resource = Token.isUnresolved(qualifier) ? undefined : stateMachineResourceOf(arn.slice(0, colon));
   if (!resource) return undefined;
   const problem = nameProblem(qualifier);
   if (problem) {
