@@ -19,6 +19,7 @@ import {
   PackedDocument,
   packStatements,
   ReferenceBound,
+  UNKNOWN_VALUE_MAX,
 } from './packing';
 import { displayValue, StateMachineArnParts, stateMachineParts } from './state-machine-arn';
 
@@ -324,7 +325,9 @@ export class ChildPolicies {
     const taken: string[] = [];
     if (others.inlineSize > 0) {
       taken.push(
-        `up to ${Math.min(others.inlineSize, INLINE_POLICIES_QUOTA)} of the inline characters (${others.inline.join(', ')})`,
+        (others.inlineSize >= INLINE_POLICIES_QUOTA
+          ? `all of the inline characters (up to ${others.inlineSize} once deployed, sizing each token of unknown length at ${UNKNOWN_VALUE_MAX}: `
+          : `up to ${others.inlineSize} of the inline characters (`) + `${others.inline.join(', ')})`,
       );
     }
     if (others.managedCount > 0) {
