@@ -20,6 +20,7 @@ import {
   mapRunStatements,
 } from './private/map-run';
 import { ParentRole } from './private/parent-role';
+import { displayValue, NAME_RULE, nameProblem } from './private/state-machine-arn';
 
 /**
  * How a child state machine is started, for the role that starts it.
@@ -187,10 +188,17 @@ export interface NestedWorkflowRoleProps extends NestedWorkflowChildOptions {
   /**
    * The name of the parent state machine that assumes this role.
    *
-   * When given, the trust policy lets only that state machine assume the role (`aws:SourceArn` equal to its ARN);
-   * otherwise any state machine of this account and region may (`stateMachine:*`). A definition with Distributed Maps
-   * is granted its Map Runs on this state machine (in the role's stack); without it, on the one state machine of the
-   * app that uses the role.
+   * When given, the trust policy lets only that state machine, its versions and its aliases assume the role
+   * (`ArnLike` `aws:SourceArn` on `stateMachine:<name>` and `stateMachine:<name>:*`: AWS does not document which of
+   * these ARNs Step Functions sends when the parent runs through a version or an alias, so both are admitted); no other
+   * state machine may, not even one whose name starts with `<name>`. Otherwise any state machine of this account and
+   * region may (`stateMachine:*`).
+   *
+   * A definition with Distributed Maps is granted its Map Runs on this state machine (in the role's stack); without
+   * it, on the one state machine of the app that uses the role.
+   *
+   * The name must be one Step Functions and IAM accept: 1-80 characters from U+0021-U+007E and U+00A1-U+00FF, none of
+   * `< > { } [ ] ? * " # % \ ^ | ~ $ & , ; : /` or the backtick.
    *
    * @default - any state machine of the stack's account and region may assume the role
    * @see https://docs.aws.amazon.com/step-functions/latest/dg/procedure-create-iam-role.html#prevent-cross-service-confused-deputy
@@ -211,11 +219,12 @@ export interface NestedWorkflowRoleProps extends NestedWorkflowChildOptions {
   readonly parentStateMachineType?: sfn.StateMachineType;
 
   /**
-   * How many managed policies this construct may attach to the role when the grants do not fit in the inline
-   * policy quota (10,240 characters per role).
+   * The role's managed policies quota, for grants that do not fit in the inline policy quota (10,240 characters per
+   * role, shared with the role's other inline policies).
    *
-   * IAM allows 10 managed policies per role by default and up to 20 on request; lower this if you attach managed
-   * policies of your own to the role.
+   * IAM allows 10 managed policies per role by default and up to 20 on request. Managed policies attached to the
+   * role otherwise (`role.addManagedPolicy`, aws-cdk-lib's `OverflowPolicyN`) count toward it: this construct attaches
+   * at most the rest.
    *
    * @default 10
    * @see https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html
@@ -263,9 +272,10 @@ export class NestedWorkflowRole extends Construct implements iam.IGrantable {
     // Validate everything before creating anything.
     const maxManagedPolicies = checkMaxManagedPolicies(this, props.maxManagedPolicies);
     const name = props.parentStateMachineName;
-    if (name !== undefined && !Token.isUnresolved(name) && !/^[A-Za-z0-9_-]{1,80}$/.test(name)) {
+    const nameError = name !== undefined && !Token.isUnresolved(name) ? nameProblem(name) : undefined;
+    if (nameError) {
       throw new Error(
-        `${this.node.path}: \`parentStateMachineName\` must be a state machine name (1-80 letters, digits, "-" or "_"), got: ${name}. ` +
+        `${this.node.path}: \`parentStateMachineName\` must be a state machine name (${NAME_RULE}), got: ${displayValue(name!)}, which ${nameError}. ` +
           'Pass the name, not the ARN, of the parent state machine.',
       );
     }
@@ -298,17 +308,20 @@ export class NestedWorkflowRole extends Construct implements iam.IGrantable {
       ? this.checkDefinition(props.definitionBody, props.definitionSubstitutions)
       : undefined;
 
-    const sourceArn = stack.formatArn({
-      service: 'states',
-      resource: 'stateMachine',
-      resourceName: name ?? '*',
-      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-    });
+    const sourceArn = (resourceName: string) =>
+      stack.formatArn({
+        service: 'states',
+        resource: 'stateMachine',
+        resourceName,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      });
     const role = new ParentRole(this, 'Resource', {
       assumedBy: new iam.ServicePrincipal('states.amazonaws.com', {
         conditions: {
           StringEquals: { 'aws:SourceAccount': stack.account },
-          ArnLike: { 'aws:SourceArn': sourceArn },
+          // The named parent, and its versions and aliases (AWS does not document which ARN Step Functions sends when a
+          // version or alias runs; `<name>:*` admits those of this parent only, never `<name>Admin`).
+          ArnLike: { 'aws:SourceArn': name === undefined ? sourceArn('*') : [sourceArn(name), sourceArn(`${name}:*`)] },
         },
       }),
       roleName: props.roleName,

@@ -58,8 +58,8 @@ export interface NestedWorkflowTargetRoleProps extends NestedWorkflowChildBaseOp
   readonly permissionsBoundary?: iam.IManagedPolicy;
 
   /**
-   * How many managed policies this construct may attach to the role when the grants do not fit in the inline
-   * policy quota.
+   * The role's managed policies quota, for grants that do not fit in the inline policy quota. Managed policies
+   * attached to the role otherwise count toward it: this construct attaches at most the rest.
    *
    * @default 10
    */

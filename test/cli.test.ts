@@ -102,7 +102,7 @@ describe('cdk-nested-workflow-role (the command line, as a process)', () => {
     ]);
     const trust = cli(...README_ARGS, '--document', 'trust', '--parent-name', 'OrderPipeline');
     expect(JSON.parse(trust.stdout).Statement[0].Condition.ArnLike).toEqual({
-      'aws:SourceArn': stateMachineArn('OrderPipeline'),
+      'aws:SourceArn': [stateMachineArn('OrderPipeline'), `${stateMachineArn('OrderPipeline')}:*`],
     });
   });
 

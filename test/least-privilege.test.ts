@@ -180,6 +180,22 @@ describe('simulated trust policy', () => {
     [undefined, ACCOUNT, parentArn('Parent'), 'lambda.amazonaws.com', 'Denied'],
     ['Parent', ACCOUNT, parentArn('Parent'), 'states.amazonaws.com', 'Allowed'],
     ['Parent', ACCOUNT, parentArn('ParentAdmin'), 'states.amazonaws.com', 'Denied'],
+    // The named parent's own versions and aliases, and nothing else.
+    ['Parent', ACCOUNT, parentArn('Parent:PROD'), 'states.amazonaws.com', 'Allowed'],
+    ['Parent', ACCOUNT, parentArn('Parent:7'), 'states.amazonaws.com', 'Allowed'],
+    ['Parent', ACCOUNT, parentArn('ParentAdmin:PROD'), 'states.amazonaws.com', 'Denied'],
+    ['Parent', ACCOUNT, parentArn('Parent2'), 'states.amazonaws.com', 'Denied'],
+    ['Parent', ACCOUNT, parentArn('Other'), 'states.amazonaws.com', 'Denied'],
+    ['Parent', ACCOUNT, parentArn('Other:Parent'), 'states.amazonaws.com', 'Denied'],
+    ['Parent', ACCOUNT, stateMachineArn('Parent:PROD', { region: 'eu-west-1' }), 'states.amazonaws.com', 'Denied'],
+    [
+      'Parent',
+      ACCOUNT,
+      `arn:${PARTITION}:states:${REGION}:${ACCOUNT}:execution:Parent:run-1`,
+      'states.amazonaws.com',
+      'Denied',
+    ],
+    ['Parent', '999999999999', parentArn('Parent:PROD', '999999999999'), 'states.amazonaws.com', 'Denied'],
   ])(
     'parentStateMachineName %s: %s assuming from %s via %s is %s',
     async (name, sourceAccount, sourceArn, service, expected) => {

@@ -365,13 +365,22 @@ describe('the role', () => {
           Match.objectLike({
             Condition: {
               StringEquals: { 'aws:SourceAccount': ACCOUNT },
+              // The parent, its versions and its aliases.
               ArnLike: {
-                'aws:SourceArn': {
-                  'Fn::Join': [
-                    '',
-                    ['arn:', { Ref: 'AWS::Partition' }, `:states:${REGION}:${ACCOUNT}:stateMachine:Parent`],
-                  ],
-                },
+                'aws:SourceArn': [
+                  {
+                    'Fn::Join': [
+                      '',
+                      ['arn:', { Ref: 'AWS::Partition' }, `:states:${REGION}:${ACCOUNT}:stateMachine:Parent`],
+                    ],
+                  },
+                  {
+                    'Fn::Join': [
+                      '',
+                      ['arn:', { Ref: 'AWS::Partition' }, `:states:${REGION}:${ACCOUNT}:stateMachine:Parent:*`],
+                    ],
+                  },
+                ],
               },
             },
           }),
@@ -531,21 +540,29 @@ describe('bad input is refused at synthesis, with the fix', () => {
     );
   });
 
-  test.each(['arn:aws:states:us-east-1:111111111111:stateMachine:Parent', 'bad name', ''])(
-    'a parentStateMachineName that is not a name: %s',
-    (name) => {
-      const stack = newStack();
-      expect(
-        () =>
-          new NestedWorkflowRole(stack, 'ParentRole', {
-            child: importedChild(stack, 'Child', stateMachineArn('Child')),
-            parentStateMachineName: name,
-          }),
-      ).toThrow(
-        `\`parentStateMachineName\` must be a state machine name (1-80 letters, digits, "-" or "_"), got: ${name}`,
-      );
-    },
-  );
+  test.each([
+    [
+      'arn:aws:states:us-east-1:111111111111:stateMachine:Parent',
+      'which holds U+003A (:), which Step Functions forbids',
+    ],
+    ['bad name', 'which holds U+0020, white space, which Step Functions forbids'],
+    ['', 'which is empty'],
+    ['Parent*', 'which holds U+002A (*), which Step Functions forbids'],
+    ['Parent\u0000', 'which holds U+0000, a control character'],
+    ['Elterngeschäftsprozeß-日本', 'which holds U+65E5 (日), which no IAM policy can hold'],
+    ['x'.repeat(81), 'which has 81 characters, more than 80'],
+  ])('a parentStateMachineName that is not a name: %j', (name, problem) => {
+    const stack = newStack();
+    expect(
+      () =>
+        new NestedWorkflowRole(stack, 'ParentRole', {
+          child: importedChild(stack, 'Child', stateMachineArn('Child')),
+          parentStateMachineName: name,
+        }),
+    ).toThrow(
+      `\`parentStateMachineName\` must be a state machine name (1-80 characters from U+0021-U+007E and U+00A1-U+00FF, none of < > { } [ ] ? * " # % \\ ^ | ~ \` $ & , ; : /), got: ${name.replace('\u0000', '\\u0000')}, ${problem}`,
+    );
+  });
 
   test.each([-1, 21, 1.5])('maxManagedPolicies of %s', (max) => {
     const stack = newStack();

@@ -1,9 +1,12 @@
+import { AspectPriority, Aspects, CfnParameter, Fn, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { NestedWorkflowRole } from '../lib';
+import { attachedPolicies, checkQuotas, QuotaCheck } from './util/benchmark';
 import { ACCOUNT, importedChild, inStackChild, newStack, PARTITION, REGION, stateMachineArn } from './util/fixtures';
 import { resolveTemplate } from './util/resolve';
+import { findRoleLogicalIds } from './util/simulator';
 
 const ENV = { partition: PARTITION, region: REGION, account: ACCOUNT };
 const INLINE_QUOTA = 10_240;
@@ -141,6 +144,252 @@ describe('IAM quotas', () => {
     syncChildren(new NestedWorkflowRole(stack, 'ParentRole', { maxManagedPolicies: 0 }), 300);
     expect(() => Template.fromStack(stack)).toThrow(
       /0 managed policies of 6144\): the first \d+ children fit\.[^\n]* set `maxManagedPolicies: 20`/,
+    );
+  });
+});
+
+/** The parent role's policies as deployed, measured as IAM counts them, against IAM's quotas. */
+function deployedQuotas(stack: Stack): QuotaCheck {
+  const template = Template.fromStack(stack).toJSON();
+  const [roleId] = findRoleLogicalIds(template).filter((id) => id.startsWith('ParentRole'));
+  return checkQuotas(attachedPolicies(template, roleId));
+}
+
+/** The N of a "first N children fit" error, or undefined if `stack` synthesizes. */
+function firstFit(stack: Stack): number | undefined {
+  try {
+    Template.fromStack(stack);
+    return undefined;
+  } catch (e) {
+    const match = /the first (\d+) children fit/.exec((e as Error).message);
+    if (!match) throw e;
+    return Number(match[1]);
+  }
+}
+
+/**
+ * Either every deployed policy of the role built with `count` children fits IAM's quotas, or synthesis fails with
+ * "the first N children fit" and N is true: N children synthesize and fit, N + 1 do not synthesize.
+ *
+ * @returns the N of the error, or undefined when `count` children fit
+ */
+function expectFitsOrTrueN(build: (count: number) => Stack, count: number): number | undefined {
+  const fit = firstFit(build(count));
+  if (fit === undefined) {
+    const quotas = deployedQuotas(build(count));
+    expect(quotas.problems).toEqual([]);
+    return undefined;
+  }
+  expect(fit).toBeLessThan(count);
+  if (fit > 0) expect(deployedQuotas(build(fit)).problems).toEqual([]);
+  expect(firstFit(build(fit + 1))).toBe(fit);
+  return fit;
+}
+
+describe('IAM quotas with other grants on the role', () => {
+  const longName = (i: number) => `${'n'.repeat(76)}${String(i).padStart(4, '0')}`;
+  const patterns = ['REQUEST_RESPONSE', 'RUN_JOB'] as const;
+
+  test.each(patterns)(
+    '249 children with 80-character names and 40 grants on CfnParameter ARNs (%s): every policy fits or the first N fit',
+    (pattern) => {
+      const build = (count: number) => {
+        const stack = newStack();
+        const parentRole = new NestedWorkflowRole(stack, 'ParentRole');
+        for (let i = 0; i < count; i++) {
+          parentRole.addChild(importedChild(stack, `C${i}`, stateMachineArn(longName(i))), {
+            integrationPattern: sfn.IntegrationPattern[pattern],
+          });
+        }
+        for (let i = 0; i < 40; i++) {
+          // The deployed ARN is far longer than the `{"Ref": ...}` of the template.
+          const arn = new CfnParameter(stack, `FunctionArn${i}`, {
+            default: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:${'f'.repeat(40)}${String(i).padStart(4, '0')}`,
+          });
+          parentRole.role.addToPrincipalPolicy(
+            new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [arn.valueAsString] }),
+          );
+        }
+        return stack;
+      };
+      const fit = expectFitsOrTrueN(build, 249);
+      // Each parameter may deploy as up to 2,048 characters: the grants leave the inline quota to the role's own.
+      if (pattern === 'REQUEST_RESPONSE') expect(fit).toBeUndefined();
+      else expect(fit).toBeGreaterThan(200);
+    },
+  );
+
+  test.each(patterns)(
+    "500 children and 130 literal grants (%s): aws-cdk-lib's overflow policies count toward the 10 managed policies",
+    (pattern) => {
+      const build = (count: number) => {
+        const stack = newStack();
+        const parentRole = new NestedWorkflowRole(stack, 'ParentRole');
+        for (let i = 0; i < count; i++) {
+          parentRole.addChild(importedChild(stack, `C${i}`, stateMachineArn(`Child${i}`)), {
+            integrationPattern: sfn.IntegrationPattern[pattern],
+          });
+        }
+        for (let i = 0; i < 130; i++) {
+          parentRole.role.addToPrincipalPolicy(
+            new iam.PolicyStatement({
+              actions: ['sqs:SendMessage'],
+              resources: [`arn:aws:sqs:${REGION}:${ACCOUNT}:${'q'.repeat(120)}${String(i).padStart(4, '0')}`],
+            }),
+          );
+        }
+        return stack;
+      };
+      // aws-cdk-lib moves what exceeds 10,000 characters of the DefaultPolicy into OverflowPolicyN managed policies.
+      const overflow = Template.fromStack(build(1)).findResources('AWS::IAM::ManagedPolicy');
+      expect(Object.keys(overflow).filter((id) => id.includes('OverflowPolicy')).length).toBeGreaterThanOrEqual(1);
+      const fit = expectFitsOrTrueN(build, 500);
+      if (pattern === 'RUN_JOB') expect(fit).toBeDefined();
+    },
+  );
+
+  test("a large inline policy of the user's own counts toward the inline quota", () => {
+    // GIVEN a role with an inline policy of about 6,000 characters attached by the user
+    const stack = newStack();
+    const parentRole = new NestedWorkflowRole(stack, 'ParentRole');
+    const own = new iam.Policy(stack, 'OwnPolicy', {
+      statements: Array.from(
+        { length: 40 },
+        (_, i) =>
+          new iam.PolicyStatement({
+            actions: ['s3:GetObject'],
+            resources: [`arn:aws:s3:::${'b'.repeat(100)}${i}/*`],
+          }),
+      ),
+    });
+    parentRole.role.attachInlinePolicy(own);
+    // WHEN children need more than what is left
+    syncChildren(parentRole, 60);
+    // THEN the inline policies stay within the quota together, the rest goes to managed policies
+    const quotas = deployedQuotas(stack);
+    expect(quotas.problems).toEqual([]);
+    expect(quotas.inlineCharacters).toBeGreaterThan(6_000);
+    expect(quotas.managedCharacters.length).toBeGreaterThan(0);
+  });
+
+  test('managed policies attached by the user count toward the 10', () => {
+    const stack = newStack();
+    const parentRole = new NestedWorkflowRole(stack, 'ParentRole');
+    for (const name of ['ReadOnlyAccess', 'AWSXrayWriteOnlyAccess', 'CloudWatchLogsFullAccess']) {
+      parentRole.role.addManagedPolicy(iam.ManagedPolicy.fromAwsManagedPolicyName(name));
+    }
+    syncChildren(parentRole, 600);
+    expect(() => Template.fromStack(stack)).toThrow(
+      /the first \d+ children fit\. The role's other policies take 3 of the managed policies \(arn:<partition>:iam::aws:policy\/ReadOnlyAccess, arn:<partition>:iam::aws:policy\/AWSXrayWriteOnlyAccess, arn:<partition>:iam::aws:policy\/CloudWatchLogsFullAccess\)\./,
+    );
+  });
+
+  test('every kind of policy attached to the role is counted, and named in the error', () => {
+    // GIVEN a role with inline policies of every kind and managed policies of every kind
+    const stack = newStack();
+    const parentRole = new NestedWorkflowRole(stack, 'ParentRole', { maxManagedPolicies: 5 });
+    const role = parentRole.role as iam.Role;
+    const cfnRole = role.node.defaultChild as iam.CfnRole;
+    const document = (resource: string) => ({
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: resource }],
+    });
+    cfnRole.policies = [{ policyName: 'Escape', policyDocument: document(`arn:aws:s3:::${'e'.repeat(50)}/*`) }];
+    new iam.CfnRolePolicy(stack, 'RolePolicy', {
+      roleName: role.roleName,
+      policyName: 'RolePolicy',
+      policyDocument: document(`arn:aws:s3:::${'r'.repeat(50)}/*`),
+    });
+    const other = inStackChild(stack, 'Other');
+    other.grantStartExecution(role);
+    other.grantExecution(role, 'states:DescribeExecution');
+    role.addManagedPolicy(iam.ManagedPolicy.fromManagedPolicyArn(stack, 'Imported', Fn.importValue('PolicyArn')));
+    role.addManagedPolicy(
+      iam.ManagedPolicy.fromManagedPolicyArn(stack, 'Literal', `arn:aws:iam::${ACCOUNT}:policy/Own`),
+    );
+    new iam.ManagedPolicy(stack, 'Naming', {
+      roles: [role],
+      statements: [new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: ['arn:aws:s3:::b'] })],
+    });
+    // WHEN more children than the 2 managed policies left hold
+    syncChildren(parentRole, 200);
+    // THEN the error names them all
+    let message = '';
+    try {
+      Template.fromStack(stack);
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    expect(message).toContain('the first');
+    expect(message).toContain("The role's other policies take up to");
+    for (const name of [
+      'Stack/ParentRole/Resource Escape',
+      'Stack/RolePolicy',
+      'Stack/ParentRole/Resource/DefaultPolicy/Resource',
+    ]) {
+      expect(message).toContain(name);
+    }
+    expect(message).toContain(
+      `3 of the managed policies (<token>, arn:aws:iam::${ACCOUNT}:policy/Own, Stack/Naming/Resource)`,
+    );
+  });
+
+  test('a precreated role (iam.Role.customizeRoles) has no other policies to count: the grants are packed as usual', () => {
+    const stack = newStack();
+    iam.Role.customizeRoles(stack, { usePrecreatedRoles: { 'Stack/ParentRole/Resource': 'precreated-role' } });
+    new NestedWorkflowRole(stack, 'ParentRole', { child: importedChild(stack, 'Child', stateMachineArn('Child')) });
+    Template.fromStack(stack).hasResourceProperties('AWS::IAM::Policy', {
+      PolicyName: 'NestedWorkflowPolicy',
+      Roles: ['precreated-role'],
+    });
+  });
+
+  test('a Distributed Map of the parent: its grants (DistributedMapPolicy on recent aws-cdk-lib) count', () => {
+    // GIVEN a parent whose fromChainable body holds a Distributed Map, and children that fill the inline quota
+    const stack = newStack();
+    const parentRole = new NestedWorkflowRole(stack, 'ParentRole');
+    syncChildren(parentRole, 45, (i) => `${'d'.repeat(60)}${i}`);
+    const map = new sfn.DistributedMap(stack, 'Map');
+    map.itemProcessor(new sfn.Pass(stack, 'Item'));
+    new sfn.StateMachine(stack, 'Parent', {
+      role: parentRole.role,
+      definitionBody: sfn.DefinitionBody.fromChainable(map),
+    });
+    // THEN every inline policy of the role fits together (the grants that do not fit go to a managed policy)
+    const quotas = deployedQuotas(stack);
+    expect(quotas.problems).toEqual([]);
+    expect(quotas.inlineCharacters).toBeGreaterThan(9_000);
+    expect(quotas.managedCharacters.length).toBeGreaterThanOrEqual(1);
+    const policies = Template.fromStack(stack).findResources('AWS::IAM::Policy');
+    const mapPolicy = Object.keys(policies).find((id) => id.includes('DistributedMapPolicy'));
+    if (mapPolicy) {
+      expect(policies[mapPolicy].Properties.Roles).toEqual([{ Ref: expect.stringMatching(/^ParentRole/) }]);
+    }
+  });
+
+  test('grants added to the role after the packing are caught at validation', () => {
+    const stack = newStack();
+    const parentRole = new NestedWorkflowRole(stack, 'ParentRole');
+    syncChildren(parentRole, 30);
+    // A read-only-priority aspect that still adds statements (after the grants were packed and the role split).
+    Aspects.of(stack).add(
+      {
+        visit(node) {
+          if (node !== parentRole.role) return;
+          for (let i = 0; i < 60; i++) {
+            parentRole.role.addToPrincipalPolicy(
+              new iam.PolicyStatement({
+                actions: ['sqs:SendMessage'],
+                resources: [`arn:aws:sqs:${REGION}:${ACCOUNT}:${'q'.repeat(120)}${i}`],
+              }),
+            );
+          }
+        },
+      },
+      { priority: AspectPriority.READONLY },
+    );
+    expect(() => Template.fromStack(stack)).toThrow(
+      /grants for 30 children do not fit IAM's quotas .*: the first \d+ children fit\. The role's other policies take (up to \d+ of the|all of the) inline characters \(.*Stack\/ParentRole\/Resource\/DefaultPolicy\/Resource\)/,
     );
   });
 });

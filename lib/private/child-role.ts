@@ -1,4 +1,4 @@
-import { Aspects, IAspect, Stack, Token } from 'aws-cdk-lib';
+import { AspectPriority, Aspects, CfnElement, CfnParameter, IAspect, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -12,13 +12,16 @@ import {
   SizedResource,
 } from './grants';
 import {
+  deployedSize,
   INLINE_POLICIES_QUOTA,
   MANAGED_POLICIES_PER_ROLE,
   MANAGED_POLICY_QUOTA,
   PackedDocument,
   packStatements,
+  ReferenceBound,
+  UNKNOWN_VALUE_MAX,
 } from './packing';
-import { StateMachineArnParts, stateMachineParts } from './state-machine-arn';
+import { displayValue, StateMachineArnParts, stateMachineParts } from './state-machine-arn';
 
 /** The options of a child, as both constructs take them. */
 export interface ChildInput {
@@ -67,7 +70,9 @@ export function checkChild(
   const arn = typeof child === 'string' ? child : child.stateMachineArn;
   const state = input.stateName;
   // How messages name the child: the prop, or the state of the definition that starts it.
-  const subject = state === undefined ? `\`child\` ${arn}` : `The child ${arn} of state '${state}'`;
+  // Messages show tokens as <token>, never `${Token[...]}`.
+  const shown = displayValue(arn);
+  const subject = state === undefined ? `\`child\` ${shown}` : `The child ${shown} of state '${state}'`;
   const parts = stateMachineParts(
     child,
     state === undefined ? `${path}: \`child\`` : `${path}: the StateMachineArn of state '${state}'`,
@@ -135,7 +140,7 @@ export function checkChild(
     }
     if (pattern === sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN && differ(account, stack.account)) {
       throw new Error(
-        `${path}: \`child\` ${arn} is in account ${account} and uses WAIT_FOR_TASK_TOKEN, but task tokens cannot cross accounts. ` +
+        `${path}: \`child\` ${shown} is in account ${account} and uses WAIT_FOR_TASK_TOKEN, but task tokens cannot cross accounts. ` +
           "Use RUN_JOB or REQUEST_RESPONSE for a child in another account, or deploy the child in the parent's account.",
       );
     }
@@ -155,10 +160,10 @@ export function checkChild(
   } else if (differ(account, stack.account)) {
     throw new Error(
       grantee === 'parent'
-        ? `${path}: \`child\` ${arn} is in account ${account}, but the parent's stack is in account ${stack.account}. ` +
+        ? `${path}: \`child\` ${shown} is in account ${account}, but the parent's stack is in account ${stack.account}. ` +
             'Starting a child in another account needs a role in that account for the parent to assume: create a ' +
             "NestedWorkflowTargetRole in the child's account and pass `credentials: { role: sfn.TaskRole.fromRole(targetRole) }` to addChild."
-        : `${path}: \`child\` ${arn} is in account ${account}, but this NestedWorkflowTargetRole's stack is in account ${stack.account}. ` +
+        : `${path}: \`child\` ${shown} is in account ${account}, but this NestedWorkflowTargetRole's stack is in account ${stack.account}. ` +
             "Create the target role in the child's account.",
     );
   }
@@ -173,6 +178,12 @@ export function checkChild(
   });
   return { stateMachine, arn, parts, needs };
 }
+
+/**
+ * When the grants are packed: on the role, after every mutating and default aspect (aws-cdk-lib splits the role's
+ * DefaultPolicy at MUTATING or DEFAULT), before read-only ones (cdk-nag) see the role.
+ */
+const ATTACH_PRIORITY = AspectPriority.READONLY - 100;
 
 /** `maxManagedPolicies`: an integer from 0 to 20. */
 export function checkMaxManagedPolicies(owner: Construct, value: number | undefined): number {
@@ -195,6 +206,9 @@ export class ChildPolicies {
   public fromDefinition = false;
   private packingError?: string;
   private attached = false;
+  /** What `attach` packed, and the policies it created (left out of the role's other policies). */
+  private documents: PackedDocument[] = [];
+  private readonly own = new Set<IConstruct>();
 
   constructor(
     private readonly owner: Construct,
@@ -205,10 +219,12 @@ export class ChildPolicies {
     const self = this;
     const attach: IAspect = {
       visit(node: IConstruct) {
-        if (node === owner) self.attach();
+        if (node === role) self.attach();
       },
     };
-    Aspects.of(owner).add(attach);
+    // On the role, after aws-cdk-lib's own aspect there (priority MUTATING or DEFAULT), which moves what exceeds 10,000
+    // characters of the DefaultPolicy into OverflowPolicyN managed policies: the role's other policies are final then.
+    Aspects.of(role).add(attach, { priority: ATTACH_PRIORITY });
   }
 
   public add(record: ChildRecord): void {
@@ -225,35 +241,29 @@ export class ChildPolicies {
             : '.'),
       ];
     }
-    return this.packingError ? [this.packingError] : [];
+    if (this.packingError) return [this.packingError];
+    // The role's other policies may still have changed after the grants were packed (a later aspect): check again.
+    const others = this.otherPolicies();
+    const inline = this.documents.find((d) => d.slot === 0);
+    const managed = this.documents.filter((d) => d.slot > 0).length;
+    if ((inline && inline.size + others.inlineSize > INLINE_POLICIES_QUOTA) || managed > this.managedSlots(others)) {
+      return [this.quotaError(this.budgets(others), others)];
+    }
+    return [];
   }
 
   /** Packs every grant into the fewest policies within IAM's quotas and attaches them to the role (once). */
   private attach(): void {
     if (this.children.length === 0 || this.attached) return;
     this.attached = true;
-    const budgets = [
-      INLINE_POLICIES_QUOTA - this.otherInlinePolicySize(),
-      ...Array<number>(this.maxManagedPolicies).fill(MANAGED_POLICY_QUOTA),
-    ];
+    const others = this.otherPolicies();
+    const budgets = this.budgets(others);
     const documents = this.pack(this.children.length, budgets);
     if (!documents) {
-      let fit = 0;
-      let misfit = this.children.length;
-      while (misfit - fit > 1) {
-        const middle = Math.floor((fit + misfit) / 2);
-        if (this.pack(middle, budgets)) fit = middle;
-        else misfit = middle;
-      }
-      this.packingError =
-        `${this.owner.constructor.name} grants for ${this.children.length} children do not fit IAM's quotas ` +
-        `(${INLINE_POLICIES_QUOTA} characters of inline policy per role, ${this.maxManagedPolicies} managed policies of ${MANAGED_POLICY_QUOTA}): ` +
-        `the first ${fit} children fit. Split the children across several parent state machines (each with its own role)` +
-        (this.maxManagedPolicies < 20
-          ? ', or raise the managed policies quota to 20 and set `maxManagedPolicies: 20`.'
-          : '.');
+      this.packingError = this.quotaError(budgets, others);
       return;
     }
+    this.documents = documents;
     let managed = 0;
     for (const document of documents) {
       const policyDocument = new iam.PolicyDocument({
@@ -263,18 +273,22 @@ export class ChildPolicies {
         ),
       });
       if (document.slot === 0) {
-        new iam.CfnPolicy(this.role, 'NestedWorkflowPolicy', {
-          policyName: 'NestedWorkflowPolicy',
-          roles: [this.role.roleName],
-          policyDocument,
-        });
+        this.own.add(
+          new iam.CfnPolicy(this.role, 'NestedWorkflowPolicy', {
+            policyName: 'NestedWorkflowPolicy',
+            roles: [this.role.roleName],
+            policyDocument,
+          }),
+        );
       } else {
         managed++;
-        new iam.CfnManagedPolicy(this.role, `NestedWorkflowManagedPolicy${managed}`, {
-          description: `Nested workflow grants of ${this.owner.node.path}, part ${managed}`,
-          roles: [this.role.roleName],
-          policyDocument,
-        });
+        this.own.add(
+          new iam.CfnManagedPolicy(this.role, `NestedWorkflowManagedPolicy${managed}`, {
+            description: `Nested workflow grants of ${this.owner.node.path}, part ${managed}`,
+            roles: [this.role.roleName],
+            policyDocument,
+          }),
+        );
       }
     }
   }
@@ -299,26 +313,177 @@ export class ChildPolicies {
     return { arn, length };
   }
 
-  /** Size of the role's other inline policies (its default policy), which share the inline quota. */
-  private otherInlinePolicySize(): number {
-    const defaultPolicy = this.role.node.tryFindChild('DefaultPolicy');
-    if (!(defaultPolicy instanceof iam.Policy) || defaultPolicy.document.isEmpty) return 0;
-    // aws-cdk-lib moves what exceeds 10,000 characters of the default policy into managed policies.
-    return Math.min(10_000, JSON.stringify(Stack.of(this.owner).resolve(defaultPolicy.document)).length);
+  /** The budgets of the packing: what the role's other policies leave of the inline quota, then managed policies. */
+  private budgets(others: OtherPolicies): number[] {
+    return [
+      Math.max(0, INLINE_POLICIES_QUOTA - others.inlineSize),
+      ...Array<number>(this.managedSlots(others)).fill(MANAGED_POLICY_QUOTA),
+    ];
   }
+
+  /** Managed policies this construct may attach: the role's quota less those attached otherwise. */
+  private managedSlots(others: OtherPolicies): number {
+    return Math.max(0, this.maxManagedPolicies - others.managedCount);
+  }
+
+  /** The "first N children fit" error, with N found by bisection (packing is monotonic in the number of children). */
+  private quotaError(budgets: number[], others: OtherPolicies): string {
+    let fit = 0;
+    let misfit = this.children.length;
+    while (misfit - fit > 1) {
+      const middle = Math.floor((fit + misfit) / 2);
+      if (this.pack(middle, budgets)) fit = middle;
+      else misfit = middle;
+    }
+    const taken: string[] = [];
+    if (others.inlineSize > 0) {
+      taken.push(
+        (others.inlineSize >= INLINE_POLICIES_QUOTA
+          ? `all of the inline characters (up to ${others.inlineSize} once deployed, sizing each token of unknown length at ${UNKNOWN_VALUE_MAX}: `
+          : `up to ${others.inlineSize} of the inline characters (`) + `${others.inline.join(', ')})`,
+      );
+    }
+    if (others.managedCount > 0) {
+      taken.push(
+        `${Math.min(others.managedCount, this.maxManagedPolicies)} of the managed policies (${others.managed.join(', ')})`,
+      );
+    }
+    return (
+      `${this.owner.constructor.name} grants for ${this.children.length} children do not fit IAM's quotas ` +
+      `(${INLINE_POLICIES_QUOTA} characters of inline policy per role, ${this.maxManagedPolicies} managed policies of ${MANAGED_POLICY_QUOTA}): ` +
+      `the first ${fit} children fit.` +
+      (taken.length > 0 ? ` The role's other policies take ${taken.join(' and ')}.` : '') +
+      ' Split the children across several parent state machines (each with its own role)' +
+      (this.maxManagedPolicies < 20
+        ? ', or raise the managed policies quota to 20 and set `maxManagedPolicies: 20`.'
+        : '.')
+    );
+  }
+
+  /**
+   * The role's policies other than this construct's, which share its quotas: every inline policy attached to it
+   * (`AWS::IAM::Policy`, `AWS::IAM::RolePolicy`, the role's own `Policies`: its DefaultPolicy, `attachInlinePolicy`
+   * policies, aws-cdk-lib's `DistributedMapPolicy`), sized as deployed with upper bounds for tokens, and every managed
+   * policy attached to it (the role's `ManagedPolicyArns`, `AWS::IAM::ManagedPolicy` resources naming it: aws-cdk-lib's
+   * `OverflowPolicyN` among them).
+   */
+  private otherPolicies(): OtherPolicies {
+    const stack = Stack.of(this.role);
+    const others: OtherPolicies = { inlineSize: 0, inline: [], managedCount: 0, managed: [] };
+    const cfnRole = this.role.node.defaultChild;
+    // A role that is not synthesized (iam.Role.customizeRoles with preventSynthesis) has no policies to count.
+    if (!(cfnRole instanceof iam.CfnRole)) return others;
+    const roleId = stack.resolve(cfnRole.logicalId) as string;
+    const isRole = (value: unknown) => {
+      const ref = (value as { Ref?: unknown } | null)?.Ref;
+      return ref === roleId;
+    };
+    const byLogicalId = new Map<string, CfnElement>();
+    for (const node of stack.node.findAll()) {
+      if (node instanceof CfnElement && Stack.of(node) === stack) byLogicalId.set(stack.resolve(node.logicalId), node);
+    }
+    const bound = (document: unknown) => {
+      const resolved = stack.resolve(document);
+      // An empty policy (a DefaultPolicy whose statements all moved elsewhere) is not synthesized.
+      const empty = [resolved?.Statement ?? []].flat().length === 0;
+      return empty ? 0 : deployedSize(resolved, referenceBound(byLogicalId));
+    };
+    const addInline = (name: string, document: unknown) => {
+      const size = bound(document);
+      if (size === 0) return;
+      others.inline.push(name);
+      others.inlineSize += size;
+    };
+    const managed = new Set<string>();
+    const addManaged = (key: string, name: string) => {
+      if (managed.has(key)) return;
+      managed.add(key);
+      others.managed.push(name);
+      others.managedCount++;
+    };
+    for (const policy of (stack.resolve(cfnRole.policies) as iam.CfnRole.PolicyProperty[] | undefined) ?? []) {
+      addInline(`${this.role.node.path} ${policy.policyName}`, policy.policyDocument);
+    }
+    for (const arn of (stack.resolve(cfnRole.managedPolicyArns) as unknown[] | undefined) ?? []) {
+      const ref = (arn as { Ref?: unknown } | null)?.Ref;
+      const policy = typeof ref === 'string' ? byLogicalId.get(ref) : undefined;
+      if (policy && this.own.has(policy)) continue;
+      addManaged(policy ? String(ref) : JSON.stringify(arn), policy ? policy.node.path : readable(arn));
+    }
+    for (const [logicalId, node] of byLogicalId) {
+      if (this.own.has(node)) continue;
+      if (node instanceof iam.CfnPolicy && (stack.resolve(node.roles) ?? []).some(isRole)) {
+        addInline(node.node.path, node.policyDocument);
+      } else if (node instanceof iam.CfnRolePolicy && isRole(stack.resolve(node.roleName))) {
+        addInline(node.node.path, node.policyDocument);
+      } else if (node instanceof iam.CfnManagedPolicy && (stack.resolve(node.roles) ?? []).some(isRole)) {
+        addManaged(logicalId, node.node.path);
+      }
+    }
+    return others;
+  }
+}
+
+/** A resolved value for messages: `Fn::Join` joined, `Ref`s as `<partition>`, `<region>`, `<account>`, `<LogicalId>`. */
+function readable(value: unknown): string {
+  if (typeof value === 'string') return value;
+  const ref = (value as { Ref?: unknown } | null)?.Ref;
+  if (typeof ref === 'string') {
+    const pseudo: { [name: string]: string } = {
+      'AWS::Partition': 'partition',
+      'AWS::Region': 'region',
+      'AWS::AccountId': 'account',
+    };
+    return `<${pseudo[ref] ?? ref}>`;
+  }
+  const join = (value as { 'Fn::Join'?: unknown } | null)?.['Fn::Join'];
+  if (Array.isArray(join) && typeof join[0] === 'string' && Array.isArray(join[1])) {
+    return join[1].map(readable).join(join[0]);
+  }
+  return '<token>';
+}
+
+/** The role's policies other than this construct's. */
+interface OtherPolicies {
+  /** Upper bound of the deployed size of the inline policies, summed. */
+  inlineSize: number;
+  /** Paths of the inline policies, for messages. */
+  readonly inline: string[];
+  managedCount: number;
+  /** Paths (or ARNs) of the managed policies, for messages. */
+  readonly managed: string[];
+}
+
+/**
+ * Upper bounds of what a `Ref` or `Fn::GetAtt` to an element of the stack deploys as: a parameter's `MaxLength`, a
+ * state machine's ARN or name (80 characters); undefined (unknown) otherwise.
+ */
+function referenceBound(byLogicalId: Map<string, CfnElement>): ReferenceBound {
+  const stateMachineArnMax = 'arn:aws-us-gov:states:ap-southeast-1:123456789012:stateMachine:'.length + 80;
+  return (logicalId, attribute) => {
+    const element = byLogicalId.get(logicalId);
+    if (element instanceof CfnParameter && attribute === undefined) return element.maxLength;
+    if (element instanceof sfn.CfnStateMachine) {
+      if (attribute === undefined || attribute === 'Arn') return stateMachineArnMax;
+      if (attribute === 'Name') return 80;
+    }
+    return undefined;
+  };
 }
 
 /** A child with an upper bound of the deployed length of its name. */
 function sized(record: ChildRecord): ChildStateMachine {
   const { stateMachine, arn, parts } = record;
-  const cfn = stateMachine?.node.defaultChild;
-  const inApp = cfn instanceof sfn.CfnStateMachine;
+  const defaultChild = stateMachine?.node.defaultChild;
+  // An alias or version of a state machine of this app (`${child.stateMachineArn}:PROD`) is read from its resource.
+  const cfn = parts.resource ?? (defaultChild instanceof sfn.CfnStateMachine ? defaultChild : undefined);
+  const inApp = cfn !== undefined;
   let nameLength = 80;
   if (!Token.isUnresolved(parts.name)) {
     nameLength = parts.name.length;
   } else if (inApp) {
     // CloudFormation names an unnamed state machine `<logical id>-<12 random characters>`.
-    nameLength = Math.min(80, Stack.of(cfn).resolve(cfn.logicalId).length + 13);
+    nameLength = Math.min(80, Stack.of(cfn!).resolve(cfn!.logicalId).length + 13);
   }
   return { arn, parts, knownUnqualified: inApp, nameLength };
 }

@@ -1,7 +1,8 @@
 import * as fs from 'fs';
-import { Reference, Token, Tokenization } from 'aws-cdk-lib';
+import { Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { stateMachineResourceOf } from './state-machine-arn';
 
 /**
  * Reads an Amazon States Language definition (from a file, a string or a chain of CDK states) and finds every task
@@ -239,7 +240,10 @@ class DefinitionReader {
   /** Applies the definition substitutions to a string the role needs; a missing one is an error. */
   public substitute(value: string, field: string, stateName: string): string {
     return value.replace(PLACEHOLDER, (_match, key: string) => {
-      const replacement = this.substitutions[key];
+      // Own keys only: `${toString}` or `${constructor}` must not find members of Object.prototype.
+      const replacement = Object.prototype.hasOwnProperty.call(this.substitutions, key)
+        ? this.substitutions[key]
+        : undefined;
       if (replacement === undefined) {
         const known = Object.keys(this.substitutions);
         throw new Error(
@@ -482,14 +486,11 @@ function truncate(text: string): string {
 
 /**
  * The state machine defined in this app whose ARN `arn` is exactly (a substitution `child.stateMachineArn`), so that
- * it is read from its own resource like a child passed to `addChild`.
+ * it is read from its own resource like a child passed to `addChild`. An alias or version of it
+ * (`${child.stateMachineArn}:PROD`) stays a string: `stateMachineParts` reads it from the same resource.
  */
 export function stateMachineOfArn(arn: string): sfn.IStateMachine | undefined {
-  if (!Token.isUnresolved(arn)) return undefined;
-  const fragments = Tokenization.reverseString(arn);
-  if (fragments.length !== 1) return undefined;
-  const token = fragments.firstToken;
-  if (!(token instanceof Reference)) return undefined;
-  const scope = token.target.node.scope;
-  return token.target instanceof sfn.CfnStateMachine && scope instanceof sfn.StateMachine ? scope : undefined;
+  const resource = stateMachineResourceOf(arn);
+  const scope = resource?.node.scope;
+  return scope instanceof sfn.StateMachine ? scope : undefined;
 }

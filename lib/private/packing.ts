@@ -73,3 +73,122 @@ export function packStatements(groups: StatementGroup[], budgets: number[]): Pac
   close();
   return documents;
 }
+
+// Upper bounds of the deployed length of what CloudFormation substitutes for a token (IAM counts the deployed
+// document). Pseudo parameters: the longest value of any partition and region (`aws-us-gov`, `ap-southeast-1`,
+// `amazonaws.com.cn`).
+const PSEUDO_PARAMETER_MAX: { [name: string]: number } = {
+  'AWS::Partition': 'aws-us-gov'.length,
+  'AWS::Region': 'ap-southeast-1'.length,
+  'AWS::AccountId': 12,
+  'AWS::URLSuffix': 'amazonaws.com.cn'.length,
+  'AWS::StackName': 128,
+  'AWS::StackId': 'arn:aws-us-gov:cloudformation:ap-southeast-1:123456789012:stack/'.length + 128 + 1 + 36,
+  'AWS::NoValue': 0,
+};
+
+/**
+ * Upper bound of a value nothing else is known of (a parameter without `MaxLength`, an import, an attribute): the
+ * longest resource ARN IAM's APIs accept (SimulatePrincipalPolicy `ResourceArns`: 2,048 characters).
+ *
+ * @see https://docs.aws.amazon.com/IAM/latest/APIReference/API_SimulatePrincipalPolicy.html
+ */
+export const UNKNOWN_VALUE_MAX = 2_048;
+
+/** Upper bound of the deployed length of a `Ref` (`attribute` undefined) or `Fn::GetAtt`, or undefined if unknown. */
+export type ReferenceBound = (logicalId: string, attribute?: string) => number | undefined;
+
+/**
+ * Upper bound of the size IAM counts (characters without white space) of a policy document once deployed, from its
+ * resolved CloudFormation form: literal text as it is, each intrinsic function by the longest text it can deploy as.
+ */
+export function deployedSize(document: unknown, reference: ReferenceBound): number {
+  return jsonSize(document, reference);
+}
+
+function isIntrinsic(value: object): value is { [fn: string]: unknown } {
+  const keys = Object.keys(value);
+  return keys.length === 1 && (keys[0] === 'Ref' || keys[0].startsWith('Fn::'));
+}
+
+function jsonSize(value: unknown, reference: ReferenceBound): number {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value)?.length ?? 0;
+  if (Array.isArray(value)) {
+    return 2 + value.reduce((sum: number, item) => sum + jsonSize(item, reference), 0) + Math.max(0, value.length - 1);
+  }
+  if (isIntrinsic(value)) return 2 + stringBound(value, reference);
+  const entries = Object.entries(value);
+  return (
+    2 +
+    entries.reduce((sum, [key, item]) => sum + JSON.stringify(key).length + 1 + jsonSize(item, reference), 0) +
+    Math.max(0, entries.length - 1)
+  );
+}
+
+/** Upper bound of the length of the text an intrinsic function (or a literal) deploys as, escaped as JSON. */
+function stringBound(value: unknown, reference: ReferenceBound): number {
+  if (typeof value === 'string') return JSON.stringify(value).length - 2;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value).length;
+  if (value === null || typeof value !== 'object' || Array.isArray(value) || !isIntrinsic(value)) {
+    return UNKNOWN_VALUE_MAX;
+  }
+  const [fn, args] = Object.entries(value)[0];
+  const list = (items: unknown) => (Array.isArray(items) ? items : undefined);
+  switch (fn) {
+    case 'Ref':
+      return typeof args === 'string' ? refBound(args, undefined, reference) : UNKNOWN_VALUE_MAX;
+    case 'Fn::GetAtt': {
+      const [logicalId, attribute] = list(args) ?? [];
+      return typeof logicalId === 'string' && typeof attribute === 'string'
+        ? (reference(logicalId, attribute) ?? UNKNOWN_VALUE_MAX)
+        : UNKNOWN_VALUE_MAX;
+    }
+    case 'Fn::Join': {
+      const [separator, items] = list(args) ?? [];
+      const parts = list(items);
+      if (typeof separator !== 'string' || !parts) return UNKNOWN_VALUE_MAX;
+      return (
+        parts.reduce((sum: number, part) => sum + stringBound(part, reference), 0) +
+        separator.length * Math.max(0, parts.length - 1)
+      );
+    }
+    case 'Fn::Select': {
+      const [, from] = list(args) ?? [];
+      const options = list(from);
+      if (options) return Math.max(0, ...options.map((option) => stringBound(option, reference)));
+      const split =
+        from !== null && typeof from === 'object' ? (from as { [fn: string]: unknown })['Fn::Split'] : undefined;
+      const [, source] = list(split) ?? [];
+      return source === undefined ? UNKNOWN_VALUE_MAX : stringBound(source, reference);
+    }
+    case 'Fn::If': {
+      const [, whenTrue, whenFalse] = list(args) ?? [];
+      return Math.max(stringBound(whenTrue, reference), stringBound(whenFalse, reference));
+    }
+    case 'Fn::Sub': {
+      const [template, variables] = typeof args === 'string' ? [args, {}] : (list(args) ?? []);
+      if (typeof template !== 'string') return UNKNOWN_VALUE_MAX;
+      const values = (variables ?? {}) as { [name: string]: unknown };
+      let bound = 0;
+      const literal = template.replace(/\$\{([^!}][^}]*)\}/g, (_match, name: string) => {
+        if (Object.prototype.hasOwnProperty.call(values, name)) {
+          bound += stringBound(values[name], reference);
+        } else if (name.includes('.')) {
+          const [logicalId, ...attribute] = name.split('.');
+          bound += reference(logicalId, attribute.join('.')) ?? UNKNOWN_VALUE_MAX;
+        } else {
+          bound += refBound(name, undefined, reference);
+        }
+        return '';
+      });
+      return bound + JSON.stringify(literal).length - 2;
+    }
+    default:
+      return UNKNOWN_VALUE_MAX;
+  }
+}
+
+function refBound(name: string, attribute: string | undefined, reference: ReferenceBound): number {
+  if (Object.prototype.hasOwnProperty.call(PSEUDO_PARAMETER_MAX, name)) return PSEUDO_PARAMETER_MAX[name];
+  return reference(name, attribute) ?? UNKNOWN_VALUE_MAX;
+}
