@@ -207,6 +207,8 @@ export class NestedWorkflowRole extends Construct implements iam.IGrantable {
   private readonly parentRole: ParentRole;
   private readonly runtimeChildren: Map<string, NestedWorkflowRuntimeChildren>;
   private readonly usedRuntimeChildren = new Set<string>();
+  /** Every state of the role's definitions that takes its child's ARN at run time. */
+  private readonly runtimeStates = new Set<string>();
   private readonly otherTasks: string[] = [];
 
   constructor(scope: Construct, id: string, props: NestedWorkflowRoleProps = {}) {
@@ -318,6 +320,7 @@ export class NestedWorkflowRole extends Construct implements iam.IGrantable {
     const tasks = readDefinition(this.node.path, body, substitutions);
     const children: ChildRecord[] = [];
     const runtimeStates: string[] = [];
+    const runtimeTasks = tasks.nested.filter((task) => task.stateMachineArn === undefined).map((t) => t.stateName);
     for (const task of tasks.nested) {
       if (task.stateMachineArn !== undefined) {
         children.push(this.checkTaskChild(task, stateMachineOfArn(task.stateMachineArn) ?? task.stateMachineArn));
@@ -325,10 +328,18 @@ export class NestedWorkflowRole extends Construct implements iam.IGrantable {
       }
       const declared = this.runtimeChildren.get(task.stateName);
       if (!declared) {
+        const source = task.runtimeArn?.startsWith('"StateMachineArn.$"')
+          ? 'from its input at run time'
+          : 'from a JSONata expression evaluated at run time';
+        const unmatched = [...this.runtimeChildren.keys()].filter((state) => !runtimeTasks.includes(state));
         throw new Error(
-          `${this.node.path}: state '${task.stateName}' takes the ARN of the child it starts from its input at run time (${task.runtimeArn}), ` +
-            'which no policy can scope without granting every state machine. Name the child in the definition, or declare the children the state may start: ' +
-            `\`runtimeChildren: [{ stateName: '${task.stateName}', children: [childA, childB] }]\`.`,
+          `${this.node.path}: state '${task.stateName}' takes the ARN of the child it starts ${source} (${task.runtimeArn}), ` +
+            'which no policy can scope without granting every state machine. ' +
+            (unmatched.length > 0
+              ? `\`runtimeChildren\` has no entry for '${task.stateName}'; it names ${quoteAll(unmatched)}, which ${unmatched.length > 1 ? 'are' : 'is'} not ` +
+                `among the states of this definition that take their child at run time (${quoteAll(runtimeTasks)}). Check the state names in \`runtimeChildren\`.`
+              : 'Name the child in the definition, or declare the children the state may start: ' +
+                `\`runtimeChildren: [{ stateName: '${task.stateName}', children: [childA, childB] }]\`.`),
         );
       }
       runtimeStates.push(task.stateName);
@@ -375,15 +386,20 @@ export class NestedWorkflowRole extends Construct implements iam.IGrantable {
     this.parentRole.replace(tasks.replacedStatements, tasks.replacedAssumeRoles);
     children.forEach((record) => this.policies.add(record));
     runtimeStates.forEach((state) => this.usedRuntimeChildren.add(state));
+    tasks.nested.filter((t) => t.stateMachineArn === undefined).forEach((t) => this.runtimeStates.add(t.stateName));
     this.otherTasks.push(...tasks.others);
     this.policies.fromDefinition = true;
   }
 
   private validateRuntimeChildren(): string[] {
     const unused = [...this.runtimeChildren.keys()].filter((state) => !this.usedRuntimeChildren.has(state));
+    const known =
+      this.runtimeStates.size > 0
+        ? `the states that do: ${quoteAll([...this.runtimeStates])}`
+        : 'none of its states does';
     return unused.map(
       (state) =>
-        `\`runtimeChildren\` names state '${state}', but no definition of this role has a state '${state}' that takes its child's ARN at run time. ` +
+        `\`runtimeChildren\` names state '${state}', but no definition of this role has a state '${state}' that takes its child's ARN at run time (${known}). ` +
         'Check the state name, or remove the entry.',
     );
   }
@@ -414,4 +430,8 @@ interface CheckedDefinition {
   readonly children: ChildRecord[];
   /** States whose children were declared in `runtimeChildren`. */
   readonly runtimeStates: string[];
+}
+
+function quoteAll(names: string[]): string {
+  return names.map((n) => `'${n}'`).join(', ');
 }

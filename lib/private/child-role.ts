@@ -3,6 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct, IConstruct } from 'constructs';
+import { checkChildReference } from './child-token';
 import {
   ChildNeeds,
   ChildStateMachine,
@@ -63,10 +64,9 @@ export function checkChild(
   const state = input.stateName;
   // How messages name the child: the prop, or the state of the definition that starts it.
   const subject = state === undefined ? `\`child\` ${arn}` : `The child ${arn} of state '${state}'`;
-  const parts = stateMachineParts(
-    child,
-    state === undefined ? `${path}: \`child\`` : `${path}: the StateMachineArn of state '${state}'`,
-  );
+  const what = state === undefined ? `${path}: \`child\`` : `${path}: the StateMachineArn of state '${state}'`;
+  checkChildReference(arn, what);
+  const parts = stateMachineParts(child, what);
   const stack = Stack.of(owner);
   const region = Token.isUnresolved(parts.region) && stateMachine ? stateMachine.env.region : parts.region;
   const account = Token.isUnresolved(parts.account) && stateMachine ? stateMachine.env.account : parts.account;
