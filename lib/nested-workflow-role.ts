@@ -5,7 +5,9 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct, IConstruct } from 'constructs';
 import { checkChild, checkMaxManagedPolicies, ChildPolicies, ChildRecord } from './private/child-role';
 import { DefinitionTasks, NestedTask, readDefinition, stateMachineOfArn } from './private/definition';
+import { describeValue } from './private/describe';
 import { ParentRole } from './private/parent-role';
+import { GivenDefinition, RoleUsage } from './private/usage';
 
 /**
  * How a child state machine is started, for the role that starts it.
@@ -210,6 +212,7 @@ export class NestedWorkflowRole extends Construct implements iam.IGrantable {
   /** Every state of the role's definitions that takes its child's ARN at run time. */
   private readonly runtimeStates = new Set<string>();
   private readonly otherTasks: string[] = [];
+  private readonly givenDefinitions: GivenDefinition[] = [];
 
   constructor(scope: Construct, id: string, props: NestedWorkflowRoleProps = {}) {
     super(scope, id);
@@ -272,9 +275,25 @@ export class NestedWorkflowRole extends Construct implements iam.IGrantable {
     this.role = role;
     this.parentRole = role;
     this.grantPrincipal = role;
+    new RoleUsage({
+      owner: this,
+      role,
+      definitions: () => [...this.givenDefinitions],
+      records: () => this.policies.records(),
+      taskRecords: (task) => this.taskRecords(task),
+      readTasks: (body, substitutions, where) => readDefinition(where, body, substitutions).nested,
+      derive: (body, substitutions, where, rendered) => {
+        const derived = this.checkDefinition(body, substitutions, where);
+        // The other tasks of a chain are aws-cdk-lib constructs that grant themselves.
+        this.applyDefinition(rendered ? { ...derived, tasks: { ...derived.tasks, others: [] } } : derived);
+      },
+    });
     this.policies = new ChildPolicies(this, role, maxManagedPolicies);
     if (first) this.policies.add(first);
-    if (definition) this.applyDefinition(definition);
+    if (definition) {
+      this.applyDefinition(definition);
+      this.givenDefinitions.push({ body: props.definitionBody!, substitutions: props.definitionSubstitutions });
+    }
 
     this.node.addValidation({ validate: () => this.validateRuntimeChildren() });
     const self = this;
@@ -301,6 +320,7 @@ export class NestedWorkflowRole extends Construct implements iam.IGrantable {
       );
     }
     this.applyDefinition(definition);
+    this.givenDefinitions.push({ body: definitionBody, substitutions: definitionSubstitutions });
   }
 
   /**
@@ -315,9 +335,21 @@ export class NestedWorkflowRole extends Construct implements iam.IGrantable {
     this.policies.add(checkChild(this, child, options, 'parent'));
   }
 
+  /** The children a task of a definition starts: its own, or the `runtimeChildren` of its state (if named). */
+  private taskRecords(task: NestedTask): ChildRecord[] | undefined {
+    if (task.stateMachineArn !== undefined) {
+      return [this.checkTaskChild(task, stateMachineOfArn(task.stateMachineArn) ?? task.stateMachineArn)];
+    }
+    return this.runtimeChildren.get(task.stateName)?.children.map((child) => this.checkTaskChild(task, child));
+  }
+
   /** Reads a definition and checks every child it starts, without changing any state. */
-  private checkDefinition(body: sfn.DefinitionBody, substitutions?: { [key: string]: string }): CheckedDefinition {
-    const tasks = readDefinition(this.node.path, body, substitutions);
+  private checkDefinition(
+    body: sfn.DefinitionBody,
+    substitutions?: { [key: string]: string },
+    where: string = this.node.path,
+  ): CheckedDefinition {
+    const tasks = readDefinition(where, body, substitutions);
     const children: ChildRecord[] = [];
     const runtimeStates: string[] = [];
     const runtimeTasks = tasks.nested.filter((task) => task.stateMachineArn === undefined).map((t) => t.stateName);
@@ -333,7 +365,7 @@ export class NestedWorkflowRole extends Construct implements iam.IGrantable {
           : 'from a JSONata expression evaluated at run time';
         const unmatched = [...this.runtimeChildren.keys()].filter((state) => !runtimeTasks.includes(state));
         throw new Error(
-          `${this.node.path}: state '${task.stateName}' takes the ARN of the child it starts ${source} (${task.runtimeArn}), ` +
+          `${where}: state '${task.stateName}' takes the ARN of the child it starts ${source} (${task.runtimeArn}), ` +
             'which no policy can scope without granting every state machine. ' +
             (unmatched.length > 0
               ? `\`runtimeChildren\` has no entry for '${task.stateName}'; it names ${quoteAll(unmatched)}, which ${unmatched.length > 1 ? 'are' : 'is'} not ` +
@@ -414,12 +446,17 @@ export class NestedWorkflowRole extends Construct implements iam.IGrantable {
           'aws-cdk-lib task constructs of a fromChainable definition add their own grants when the state machine is created.',
       );
     }
-    if (this.parentRole.receivedStatesGrants()) {
+    const foreign = this.parentRole.foreignChildGrants();
+    if (foreign.length > 0) {
+      const statements = foreign.map(
+        (s) => `${s.actions.join(', ')} on ${s.resources.map((r) => describeValue(this, r)).join(', ')}`,
+      );
       Annotations.of(this).addWarningV2(
         'cdk-nested-workflow-role:foreignStatesGrants',
-        'The role also holds states:*Execution statements that this library did not make (for example from StepFunctionsStartExecution ' +
-          "tasks of a definition the role was not given), which may grant more than the children need. Pass the parent's definition " +
-          'to NestedWorkflowRole (`definitionBody` or `addDefinition`) so that it grants those children exactly instead.',
+        `The role also holds statements that start child state machines which this library did not make: ${statements.join('; ')}. ` +
+          'They come from StepFunctionsStartExecution (or CallAwsService sfn:startExecution) tasks of a definition the role was not given, ' +
+          "or from grants of your own, and may grant more than the children need. Pass the parent's definition to NestedWorkflowRole " +
+          '(`definitionBody` or `addDefinition`, before creating the state machine) so that it grants those children exactly instead.',
       );
     }
   }

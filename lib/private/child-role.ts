@@ -202,6 +202,11 @@ export class ChildPolicies {
     this.children.push(record);
   }
 
+  /** Every child added so far. */
+  public records(): ChildRecord[] {
+    return [...this.children];
+  }
+
   private validate(): string[] {
     const kind = this.owner.constructor.name;
     if (this.children.length === 0) {
