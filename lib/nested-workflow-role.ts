@@ -436,10 +436,14 @@ export class NestedWorkflowRole extends Construct implements iam.IGrantable {
     );
   }
 
-  /** The advisories, once the definitions are known: tasks this role does not grant, grants it cannot replace. */
+  /**
+   * The advisories, once the definitions are known: tasks this role does not grant, grants it cannot replace. They are
+   * reported on the inner role, so that `Annotations.of(parentRole).acknowledgeWarning(id)` (which aws-cdk-lib applies
+   * to the children of a scope) silences them.
+   */
   private warn(): void {
     if (this.otherTasks.length > 0) {
-      Annotations.of(this).addWarningV2(
+      Annotations.of(this.role).addWarningV2(
         'cdk-nested-workflow-role:tasksNotGranted',
         `NestedWorkflowRole grants only nested workflows; these tasks of the definition get no grant from it: ${[...new Set(this.otherTasks)].join(', ')}. ` +
           "Grant them with the services' own grant methods (e.g. fn.grantInvoke(parentRole.role)) or parentRole.role.addToPrincipalPolicy(...); " +
@@ -451,7 +455,7 @@ export class NestedWorkflowRole extends Construct implements iam.IGrantable {
       const statements = foreign.map(
         (s) => `${s.actions.join(', ')} on ${s.resources.map((r) => describeValue(this, r)).join(', ')}`,
       );
-      Annotations.of(this).addWarningV2(
+      Annotations.of(this.role).addWarningV2(
         'cdk-nested-workflow-role:foreignStatesGrants',
         `The role also holds statements that start child state machines which this library did not make: ${statements.join('; ')}. ` +
           'They come from StepFunctionsStartExecution (or CallAwsService sfn:startExecution) tasks of a definition the role was not given, ' +

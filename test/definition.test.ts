@@ -238,7 +238,7 @@ describe('the issue scenario: sync at the top, request-response in a Parallel, c
 
   test('one warning lists the tasks that are not nested workflows', () => {
     const stack = parentStack('fromFile');
-    const warnings = Annotations.fromStack(stack).findWarning('/Stack/ParentRole', Match.anyValue());
+    const warnings = Annotations.fromStack(stack).findWarning('/Stack/ParentRole/Resource', Match.anyValue());
     expect(warnings).toHaveLength(1);
     expect(warnings[0].entry.data).toMatch(
       /grants only nested workflows; these tasks of the definition get no grant from it: 'Notify' \(arn:aws:states:::lambda:invoke\)\. Grant them with/,
@@ -485,7 +485,7 @@ describe('reading definitions', () => {
         new tasks.StepFunctionsStartExecution(stack, 'Start', { stateMachine: child }),
       ),
     });
-    const warnings = Annotations.fromStack(stack).findWarning('/Stack/ParentRole', Match.anyValue());
+    const warnings = Annotations.fromStack(stack).findWarning('/Stack/ParentRole/Resource', Match.anyValue());
     expect(warnings.map((w) => w.entry.data)).toEqual([
       expect.stringMatching(
         new RegExp(
@@ -548,9 +548,9 @@ describe('definitions in other shapes', () => {
         Statement: [{ Action: 'states:StartExecution', Effect: 'Allow', Resource: stateMachineArn('Worker') }],
       },
     ]);
-    expect(Annotations.fromStack(stack).findWarning('/Stack/ParentRole', Match.anyValue())[0].entry.data).toMatch(
-      /get no grant from it: 'B' \(\)\./,
-    );
+    expect(
+      Annotations.fromStack(stack).findWarning('/Stack/ParentRole/Resource', Match.anyValue())[0].entry.data,
+    ).toMatch(/get no grant from it: 'B' \(\)\./);
   });
 
   test('a CustomState holding a startExecution task is read like a definition', () => {

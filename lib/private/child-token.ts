@@ -29,7 +29,7 @@ function carriesAnyValue(type: string): boolean {
 export function checkChildReference(arn: string, what: string): void {
   if (!Token.isUnresolved(arn)) return;
   // The ARN starts with the reference: `${ref}` or `${ref}:PROD` (and not `arn:...:${name}`).
-  const first: unknown = Tokenization.reverseString(arn).firstValue;
+  const first = Tokenization.reverseString(arn).firstToken;
   if (!Reference.isReference(first)) return;
   const target = first.target;
   if (!CfnResource.isCfnResource(target)) return;

@@ -83,7 +83,8 @@ export class RoleUsage {
     const { owner, role } = this.host;
     const users = findRoleUsers(role);
     if (users.length === 0) {
-      Annotations.of(owner).addWarningV2(
+      // On the inner role: aws-cdk-lib honours an acknowledgement made on a scope for the warnings of its children.
+      Annotations.of(role).addWarningV2(
         ROLE_NOT_USED,
         'No state machine of the app uses this role, so its grants reach no parent (which then gets a role of its own, without ' +
           'what its children need). Pass `role: parentRole.role` to the parent sfn.StateMachine (or `roleArn: parentRole.role.roleArn` to a CfnStateMachine).',
@@ -261,13 +262,12 @@ function definitionMismatch(
 }
 
 function sameDefinitionBody(deployed: DeployedDefinition, body: sfn.DefinitionBody): boolean {
-  if (body instanceof sfn.FileDefinitionBody) {
-    return deployed.file !== undefined && readText(deployed.file) === readText(body.path);
-  }
-  if (body instanceof sfn.StringDefinitionBody) {
-    if (deployed.rendered || deployed.text === undefined) return false;
-    if (deployed.text === body.body) return true;
-    return equalJson(deployed.text, body.body);
+  if (body instanceof sfn.FileDefinitionBody || body instanceof sfn.StringDefinitionBody) {
+    // A file and a string of the same text deploy the same definition.
+    if (deployed.rendered) return false;
+    const theirs = deployed.file !== undefined ? readText(deployed.file) : deployed.text;
+    const ours = body instanceof sfn.FileDefinitionBody ? readText(body.path) : body.body;
+    return theirs !== undefined && ours !== undefined && (theirs === ours || equalJson(theirs, ours));
   }
   if (body instanceof sfn.ChainDefinitionBody) {
     if (!deployed.rendered || deployed.text === undefined) return false;
