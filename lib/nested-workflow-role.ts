@@ -91,7 +91,8 @@ export interface NestedWorkflowRoleProps extends NestedWorkflowChildOptions {
    * The state machine may be defined in this app, imported by ARN or by name, or addressed by an alias or version
    * ARN (`stateMachine:NAME:PROD`, `stateMachine:NAME:3`). More children can be added with `addChild`.
    *
-   * @default - no child yet: add at least one with `addChild` before synthesis
+   * @default - no child yet: add children with `addChild`, or give a definition; with neither, the role grants what
+   *   the definition of the state machine that uses it starts
    */
   readonly child?: sfn.IStateMachine;
 
@@ -109,7 +110,9 @@ export interface NestedWorkflowRoleProps extends NestedWorkflowChildOptions {
    * aws-cdk-lib's `StepFunctionsStartExecution` tasks would add to the role are left out: this role grants their
    * children exactly; the grants of the chain's other tasks still reach the role.
    *
-   * @default - no definition: add children with `child` and `addChild`, or a definition with `addDefinition`
+   * @default - no definition: add children with `child` and `addChild`, or a definition with `addDefinition`; with
+   *   none of these, the role reads the definition of the state machine that uses it (at synthesis) and grants what it
+   *   starts
    */
   readonly definitionBody?: sfn.DefinitionBody;
 
@@ -189,6 +192,10 @@ export interface NestedWorkflowRoleProps extends NestedWorkflowChildOptions {
  *
  * Pass `role` to the parent `sfn.StateMachine`: the state machine then depends on every policy of this role, so the
  * events grants that `.sync` children need exist when Step Functions creates the managed rule.
+ *
+ * At synthesis the role checks the state machines of the app that use it: none is a warning
+ * (`cdk-nested-workflow-role:roleNotUsed`); one that deploys another definition than the role was given, or starts a
+ * child the role does not grant as the task needs, is an error naming the state, the child and the fix.
  *
  * @example
  * declare const child: sfn.IStateMachine;
