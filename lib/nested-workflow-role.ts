@@ -375,8 +375,8 @@ export class NestedWorkflowRole extends Construct implements iam.IGrantable {
           `${where}: state '${task.stateName}' takes the ARN of the child it starts ${source} (${task.runtimeArn}), ` +
             'which no policy can scope without granting every state machine. ' +
             (unmatched.length > 0
-              ? `\`runtimeChildren\` has no entry for '${task.stateName}'; it names ${quoteAll(unmatched)}, which ${unmatched.length > 1 ? 'are' : 'is'} not ` +
-                `among the states of this definition that take their child at run time (${quoteAll(runtimeTasks)}). Check the state names in \`runtimeChildren\`.`
+              ? `\`runtimeChildren\` has no entry for '${task.stateName}': it names ${quoteAll(unmatched)}, and the states of this ` +
+                `definition that take their child at run time are ${quoteAll(runtimeTasks)}. Check the state names in \`runtimeChildren\`.`
               : 'Name the child in the definition, or declare the children the state may start: ' +
                 `\`runtimeChildren: [{ stateName: '${task.stateName}', children: [childA, childB] }]\`.`),
         );

@@ -808,6 +808,20 @@ describe('bad definitions are refused at synthesis, before any resource exists',
       /the Arguments\.StateMachineArn of state 'Run' must be a string, got an object: \{"Ref":"Child"\}\. CDK does not resolve/,
     ],
     [
+      'a StateMachineArn that is null',
+      oneTask(START, { StateMachineArn: null }),
+      undefined,
+      /the Parameters\.StateMachineArn of state 'Start child' must be a string, got null\. Name the child by its ARN/,
+    ],
+    [
+      'a long intrinsic object, shortened',
+      oneTask(START, {
+        StateMachineArn: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':states:', 'x'.repeat(120)]] },
+      }),
+      undefined,
+      /got an object: \{"Fn::Join":\["",\["arn:",\{"Ref":"AWS::Partition"\},":states:","x+\.\.\.\. CDK does not resolve/,
+    ],
+    [
       'a StateMachineArn that is a number',
       oneTask(START, { StateMachineArn: 42 }),
       undefined,
@@ -948,8 +962,8 @@ describe('bad definitions are refused at synthesis, before any resource exists',
     ).toThrow(
       "Stack/ParentRole: state 'Start child' takes the ARN of the child it starts from its input at run time " +
         '("StateMachineArn.$": "$.childArn"), which no policy can scope without granting every state machine. ' +
-        "`runtimeChildren` has no entry for 'Start child'; it names 'Strat child', which is not among the states of this " +
-        "definition that take their child at run time ('Start child'). Check the state names in `runtimeChildren`.",
+        "`runtimeChildren` has no entry for 'Start child': it names 'Strat child', and the states of this definition that " +
+        "take their child at run time are 'Start child'. Check the state names in `runtimeChildren`.",
     );
   });
 

@@ -1,14 +1,24 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Annotations as CoreAnnotations, Stack } from 'aws-cdk-lib';
+import { Annotations as CoreAnnotations, CfnResource, Fn, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { NestedWorkflowRole } from '../lib';
-import { ACCOUNT, importedChild, inStackChild, newStack, PARTITION, REGION, stateMachineArn } from './util/fixtures';
+import {
+  ACCOUNT,
+  importedChild,
+  OTHER_ACCOUNT,
+  inStackChild,
+  newStack,
+  PARTITION,
+  REGION,
+  stateMachineArn,
+} from './util/fixtures';
 import { ChildScenario, ProbeCase, probesFor } from './util/probes';
 import { Decision, findRoleLogicalIds, RolePolicies, rolePolicies, simulate } from './util/simulator';
 
@@ -160,6 +170,30 @@ describe('a state machine that deploys another definition than the role was give
     );
   });
 
+  test("a substitution the role was given and the state machine's lack: the error names it", () => {
+    const stack = newStack();
+    const definitionBody = sfn.DefinitionBody.fromFile(PARENT_ASL);
+    const subs = substitutions(stack);
+    const parentRole = new NestedWorkflowRole(stack, 'ParentRole', { definitionBody, definitionSubstitutions: subs });
+    const { RequestChildArn, ...rest } = subs;
+    new sfn.StateMachine(stack, 'Parent', { role: parentRole.role, definitionBody, definitionSubstitutions: rest });
+    expect(() => Template.fromStack(stack)).toThrow(
+      `but the state machine's \`definitionSubstitutions\` have no \`RequestChildArn\` (the role's: ${RequestChildArn}).`,
+    );
+  });
+
+  test('an L1 CfnStateMachine with another DefinitionString, even one that is not JSON', () => {
+    const stack = newStack();
+    const parentRole = new NestedWorkflowRole(stack, 'ParentRole', {
+      definitionBody: sfn.DefinitionBody.fromString(oneTask(START, stateMachineArn('Worker'))),
+    });
+    new sfn.CfnStateMachine(stack, 'Parent', { roleArn: parentRole.role.roleArn, definitionString: 'StartAt: A' });
+    expect(() => Template.fromStack(stack)).toThrow(
+      'Stack/Parent uses this role, but deploys another definition than the role was given: it deploys its DefinitionString; ' +
+        'the role was given a string (DefinitionBody.fromString).',
+    );
+  });
+
   test('the same file read twice, a string of the same text, extra substitutions the role does not need: no error', async () => {
     const stack = newStack();
     const subs = substitutions(stack);
@@ -195,6 +229,46 @@ describe('a state machine that deploys another definition than the role was give
     expect(() => Template.fromStack(stack)).toThrow(
       "it deploys a chain starting at state 'Deployed'; the role was given a chain starting at state 'Given'.",
     );
+  });
+
+  test('a chain given to the role, a string deployed', () => {
+    const stack = newStack();
+    const child = importedChild(stack, 'Child', stateMachineArn('Worker'));
+    const parentRole = new NestedWorkflowRole(stack, 'ParentRole', {
+      definitionBody: sfn.DefinitionBody.fromChainable(
+        new tasks.StepFunctionsStartExecution(stack, 'Start child', { stateMachine: child }),
+      ),
+    });
+    new sfn.StateMachine(stack, 'Parent', {
+      role: parentRole.role,
+      definitionBody: sfn.DefinitionBody.fromString(oneTask(START, stateMachineArn('Worker'))),
+    });
+    expect(() => Template.fromStack(stack)).toThrow(
+      "it deploys a string (DefinitionBody.fromString); the role was given a chain starting at state 'Start child'.",
+    );
+  });
+
+  test('runtimeChildren of the definition given to the role cover the same definition deployed', async () => {
+    const stack = newStack();
+    const definitionBody = sfn.DefinitionBody.fromString(
+      JSON.stringify({
+        StartAt: 'Dispatch',
+        States: {
+          Dispatch: { Type: 'Task', Resource: START, Parameters: { 'StateMachineArn.$': '$.arn' }, End: true },
+        },
+      }),
+    );
+    const parentRole = new NestedWorkflowRole(stack, 'ParentRole', {
+      definitionBody,
+      runtimeChildren: [{ stateName: 'Dispatch', children: [importedChild(stack, 'A', stateMachineArn('A'))] }],
+    });
+    new sfn.StateMachine(stack, 'Parent', { role: parentRole.role, definitionBody });
+    expect(
+      await failedProbes(
+        parentPolicies(stack),
+        probesFor({ ...PARENT, name: 'A', pattern: 'REQUEST_RESPONSE' }, PARENT),
+      ),
+    ).toEqual([]);
   });
 
   test('a string given to the role, a chain deployed', () => {
@@ -276,6 +350,67 @@ describe('children added by addChild are checked against the definition of the s
     });
     expect(() => Template.fromStack(stack)).toThrow(
       /state 'Start child' of Stack\/Parent starts .*:stateMachine:Job with arn:aws:states:::states:startExecution\.sync \(sfn\.IntegrationPattern\.RUN_JOB\), but this role grants it only REQUEST_RESPONSE/,
+    );
+  });
+
+  test('an Express child added as REQUEST_RESPONSE but run with startSyncExecution', () => {
+    const stack = newStack();
+    const parentRole = new NestedWorkflowRole(stack, 'ParentRole');
+    parentRole.addChild(importedChild(stack, 'Fast', stateMachineArn('Fast')), {
+      stateMachineType: sfn.StateMachineType.EXPRESS,
+    });
+    new sfn.StateMachine(stack, 'Parent', {
+      role: parentRole.role,
+      definitionBody: sfn.DefinitionBody.fromString(
+        oneTask('arn:aws:states:::aws-sdk:sfn:startSyncExecution', stateMachineArn('Fast')),
+      ),
+    });
+    expect(() => Template.fromStack(stack)).toThrow(
+      'but this role grants it only REQUEST_RESPONSE or WAIT_FOR_TASK_TOKEN (states:StartExecution): states:StartSyncExecution would be denied.',
+    );
+  });
+
+  test.each<[string, string, RegExp | undefined]>([
+    ['the role the child was added with', 'Starter', undefined],
+    ['another role', 'Other', /sts:AssumeRole on arn:aws:iam::222222222222:role\/Other would be denied/],
+  ])('a cross-account task whose Credentials are %s', (_what, roleName, error) => {
+    const stack = newStack();
+    const starter = iam.Role.fromRoleArn(stack, 'Starter', `arn:aws:iam::${OTHER_ACCOUNT}:role/Starter`);
+    const child = stateMachineArn('Remote', { account: OTHER_ACCOUNT });
+    const parentRole = new NestedWorkflowRole(stack, 'ParentRole');
+    parentRole.addChild(importedChild(stack, 'Remote', child), {
+      integrationPattern: RUN_JOB,
+      credentials: { role: sfn.TaskRole.fromRole(starter) },
+    });
+    const definition = JSON.parse(oneTask(`${START}.sync:2`, child));
+    definition.States['Start child'].Credentials = { RoleArn: `arn:aws:iam::${OTHER_ACCOUNT}:role/${roleName}` };
+    new sfn.StateMachine(stack, 'Parent', {
+      role: parentRole.role,
+      definitionBody: sfn.DefinitionBody.fromString(JSON.stringify(definition)),
+    });
+    if (error) {
+      expect(() => Template.fromStack(stack)).toThrow(error);
+    } else {
+      expect(() => Template.fromStack(stack)).not.toThrow();
+    }
+  });
+
+  test.each<[string, Partial<sfn.CfnStateMachineProps>]>([
+    ['an S3 object of your own', { definitionS3Location: { bucket: 'definitions', key: 'parent.asl.json' } }],
+    [
+      'a DefinitionString built with Fn::Sub',
+      { definitionString: Fn.sub(oneTask(START, stateMachineArn('Job${Suffix}')), { Suffix: 'X' }) },
+    ],
+  ])('a definition that cannot be read at synthesis (%s) is not checked, and grants nothing', (_what, definition) => {
+    const stack = newStack();
+    const parentRole = new NestedWorkflowRole(stack, 'ParentRole', {
+      child: importedChild(stack, 'Job', stateMachineArn('Job')),
+    });
+    new sfn.CfnStateMachine(stack, 'Parent', { roleArn: parentRole.role.roleArn, ...definition });
+    const empty = new NestedWorkflowRole(stack, 'EmptyRole');
+    new sfn.CfnStateMachine(stack, 'Other', { roleArn: empty.role.roleArn, ...definition });
+    expect(() => Template.fromStack(stack)).toThrow(
+      /^Validation failed with the following errors:\n {2}\[Stack\/EmptyRole\] NestedWorkflowRole has no child state machine: [^\n]*$/,
     );
   });
 
@@ -394,6 +529,24 @@ describe('a role given no child and no definition grants what the state machine 
     expect(warnings(stack)).toEqual([]);
   });
 
+  test('a chain whose child is imported from another stack (Fn::ImportValue) is split at deploy time', async () => {
+    const stack = newStack();
+    const parentRole = new NestedWorkflowRole(stack, 'ParentRole');
+    const start = new sfn.CustomState(stack, 'Start job', {
+      stateJson: { Type: 'Task', Resource: START, Parameters: { StateMachineArn: Fn.importValue('JobArn') } },
+    });
+    new sfn.StateMachine(stack, 'Parent', {
+      role: parentRole.role,
+      definitionBody: sfn.DefinitionBody.fromChainable(start),
+    });
+    const template = Template.fromStack(stack).toJSON();
+    const [role] = findRoleLogicalIds(template).filter((id) => id.startsWith('ParentRole'));
+    const policies = rolePolicies(template, role, { ...PARENT, imports: { JobArn: stateMachineArn('Job') } });
+    expect(
+      await failedProbes(policies, probesFor({ ...PARENT, name: 'Job', pattern: 'REQUEST_RESPONSE' }, PARENT)),
+    ).toEqual([]);
+  });
+
   test("a chain of StepFunctionsStartExecution tasks: derived, and aws-cdk-lib's own statements are named in a warning", () => {
     const stack = newStack();
     const job = inStackChild(stack, 'Job', { stateMachineName: 'Job' });
@@ -467,6 +620,11 @@ describe('token children that are not state machines are refused like a literal 
       'the Arn of Stack/R/Resource (AWS::IAM::Role)',
     ],
     [
+      'a topic (its Ref)',
+      (stack) => new sns.Topic(stack, 'Topic').topicArn,
+      'the Ref of Stack/Topic/Resource (AWS::SNS::Topic)',
+    ],
+    [
       'the name of a state machine',
       (stack) => inStackChild(stack, 'Sm').stateMachineName,
       'the Name of Stack/Sm/Resource (AWS::StepFunctions::StateMachine)',
@@ -489,7 +647,9 @@ describe('token children that are not state machines are refused like a literal 
       routingConfiguration: [{ stateMachineVersionArn: version.attrArn, weight: 100 }],
     });
     const parentRole = new NestedWorkflowRole(stack, 'ParentRole', { child: machine });
+    const custom = new CfnResource(stack, 'Lookup', { type: 'Custom::StateMachineLookup' });
     for (const [id, arn] of [
+      ['ByCustomResource', custom.getAtt('Arn').toString()],
       ['ByAttr', cfn.attrArn],
       ['ByVersion', version.ref],
       ['ByAlias', alias.attrArn],

@@ -320,8 +320,8 @@ function isIntrinsic(value: Json): boolean {
 
 /** How messages show a value that should have been a string. */
 function notString(value: Json): string {
-  const kind =
-    value === null ? 'null' : Array.isArray(value) ? 'an array' : isObject(value) ? 'an object' : `a ${typeof value}`;
+  if (value === null) return 'null';
+  const kind = Array.isArray(value) ? 'an array' : isObject(value) ? 'an object' : `a ${typeof value}`;
   return `${kind}: ${truncate(JSON.stringify(value))}`;
 }
 

@@ -15,7 +15,7 @@ function render(value: any): string {
   if (value && typeof value === 'object' && !Array.isArray(value)) {
     if (typeof value.Ref === 'string') return `\${${value.Ref}}`;
     const getAtt = value['Fn::GetAtt'];
-    if (Array.isArray(getAtt) && getAtt.length === 2) return `\${${getAtt[0]}.${getAtt[1]}}`;
+    if (Array.isArray(getAtt)) return `\${${getAtt.join('.')}}`;
     const join = value['Fn::Join'];
     if (Array.isArray(join) && typeof join[0] === 'string' && Array.isArray(join[1])) {
       return join[1].map(render).join(join[0]);

@@ -1,5 +1,5 @@
 import * as fs from 'fs';
-import { Annotations, AspectPriority, Aspects, Aws, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, AspectPriority, Aspects, AssetStaging, Aws, Stack, Token } from 'aws-cdk-lib';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct, IConstruct } from 'constructs';
@@ -187,8 +187,8 @@ function deployedDefinition(user: RoleUser): DeployedDefinition {
   // `DefinitionBody.fromFile`: an asset of the state machine.
   const asset = user.stateMachine?.node.tryFindChild('DefinitionBody');
   const staging = asset instanceof s3assets.Asset ? asset.node.tryFindChild('Stage') : undefined;
-  const file = staging && 'sourcePath' in staging ? String((staging as { sourcePath: unknown }).sourcePath) : undefined;
-  if (file === undefined || cfn.definitionS3Location === undefined) return none;
+  if (!(staging instanceof AssetStaging)) return none;
+  const file = staging.sourcePath;
   return { user, substitutions, rendered: false, file, body: sfn.DefinitionBody.fromFile(file) };
 }
 
@@ -196,7 +196,7 @@ function substitutionsOf(cfn: sfn.CfnStateMachine): { [key: string]: string } {
   const value = cfn.definitionSubstitutions;
   if (value === undefined || Token.isUnresolved(value)) return {};
   const out: { [key: string]: string } = {};
-  for (const [key, v] of Object.entries(value)) out[key] = typeof v === 'string' ? v : Token.asString(v);
+  for (const [key, v] of Object.entries(value)) out[key] = Token.asString(v);
   return out;
 }
 
@@ -214,7 +214,7 @@ function textOf(scope: IConstruct, value: string): string | undefined {
   const resolved = stack.resolve(value);
   if (typeof resolved === 'string') return resolved;
   const join = resolved?.['Fn::Join'];
-  if (!Array.isArray(join) || join[0] !== '' || !Array.isArray(join[1])) return undefined;
+  if (!Array.isArray(join)) return undefined;
   const machines = new Map<string, sfn.StateMachine>();
   for (const node of stack.node.findAll()) {
     if (node instanceof sfn.CfnStateMachine && node.node.scope instanceof sfn.StateMachine) {
@@ -230,14 +230,11 @@ function textOf(scope: IConstruct, value: string): string | undefined {
   return join[1]
     .map((part: any) => {
       if (typeof part === 'string') return part;
-      const ref = part?.Ref;
-      const getAtt = part?.['Fn::GetAtt'];
-      if (typeof ref === 'string' && pseudo[ref]) return pseudo[ref];
-      const id = typeof ref === 'string' ? ref : Array.isArray(getAtt) && getAtt[1] === 'Arn' ? getAtt[0] : undefined;
-      const machine = id !== undefined ? machines.get(id) : undefined;
-      return machine ? machine.stateMachineArn : Token.asString(part);
+      // `stateMachineArn` of a state machine of the app renders as its `Ref`.
+      const ref = String(part.Ref);
+      return pseudo[ref] ?? machines.get(ref)?.stateMachineArn ?? Token.asString(part);
     })
-    .join('');
+    .join(join[0]);
 }
 
 /** Why a deployed definition is none of the role's, or undefined when it is one of them. */
@@ -267,20 +264,17 @@ function sameDefinitionBody(deployed: DeployedDefinition, body: sfn.DefinitionBo
     if (deployed.rendered) return false;
     const theirs = deployed.file !== undefined ? readText(deployed.file) : deployed.text;
     const ours = body instanceof sfn.FileDefinitionBody ? readText(body.path) : body.body;
-    return theirs !== undefined && ours !== undefined && (theirs === ours || equalJson(theirs, ours));
+    return theirs === ours || equalJson(theirs!, ours);
   }
-  if (body instanceof sfn.ChainDefinitionBody) {
-    if (!deployed.rendered || deployed.text === undefined) return false;
-    const graph = parse(deployed.text);
-    const start = body.chainable.startState;
-    const states = sfn.State.findReachableStates(start, { includeErrorHandlers: true }).map((s) => s.stateId);
-    return (
-      graph?.StartAt === start.stateId &&
-      typeof graph.States === 'object' &&
-      JSON.stringify(Object.keys(graph.States).sort()) === JSON.stringify(states.sort())
-    );
-  }
-  return false;
+  // A chain (the role's reading refuses any other kind of body): the same start state and top-level states.
+  if (!deployed.rendered) return false;
+  const graph = parse(deployed.text!);
+  const start = (body as sfn.ChainDefinitionBody).chainable.startState;
+  const states = sfn.State.findReachableStates(start, { includeErrorHandlers: true }).map((s) => s.stateId);
+  return (
+    graph.StartAt === start.stateId &&
+    JSON.stringify(Object.keys(graph.States).sort()) === JSON.stringify(states.sort())
+  );
 }
 
 function substitutionDifferences(
@@ -316,19 +310,15 @@ function describeGiven(body: sfn.DefinitionBody): string {
 function describeDeployed(deployed: DeployedDefinition): string {
   if (deployed.file !== undefined) return `the file ${deployed.file}`;
   if (deployed.rendered) {
-    const start = parse(deployed.text!)?.StartAt;
+    const start = parse(deployed.text!).StartAt;
     return `a chain starting at state '${String(start)}'`;
   }
   return deployed.user.stateMachine ? 'a string (DefinitionBody.fromString)' : 'its DefinitionString';
 }
 
-function readText(file: string): string | undefined {
-  try {
-    return fs.readFileSync(file, 'utf-8');
-  } catch {
-    // An unreadable file differs from every other; the role's own reading reports it.
-    return undefined;
-  }
+function readText(file: string): string {
+  // Both files were read already: the role's in its constructor, the state machine's when it was staged.
+  return fs.readFileSync(file, 'utf-8');
 }
 
 function parse(text: string): any {
