@@ -453,8 +453,8 @@ export class NestedWorkflowRole extends Construct implements iam.IGrantable {
       Annotations.of(this.role).addWarningV2(
         'cdk-nested-workflow-role:tasksNotGranted',
         `NestedWorkflowRole grants only nested workflows; these tasks of the definition get no grant from it: ${[...new Set(this.otherTasks)].join(', ')}. ` +
-          "Grant them with the services' own grant methods (e.g. fn.grantInvoke(parentRole.role)) or parentRole.role.addToPrincipalPolicy(...); " +
-          'aws-cdk-lib task constructs of a fromChainable definition add their own grants when the state machine is created.',
+          "Grant them with the services' own grant methods (e.g. fn.grantInvoke(parentRole.role)) or parentRole.role.addToPrincipalPolicy(...), " +
+          "then acknowledge this warning: Annotations.of(parentRole).acknowledgeWarning('cdk-nested-workflow-role:tasksNotGranted', reason).",
       );
     }
     const foreign = this.parentRole.foreignChildGrants();

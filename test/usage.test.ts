@@ -164,7 +164,7 @@ describe('a state machine that deploys another definition than the role was give
       definitionSubstitutions: { ...subs, RequestChildArn: stateMachineArn('SomethingElse') },
     });
     expect(() => Template.fromStack(stack)).toThrow(
-      `Stack/Parent uses this role, but deploys another definition than the role was given: the same the file ${PARENT_ASL}, but ` +
+      `Stack/Parent uses this role, but deploys another definition than the role was given: it deploys the same definition, the file ${PARENT_ASL}, with other substitutions: ` +
         `\`RequestChildArn\` is ${stateMachineArn('SomethingElse')} in the state machine's \`definitionSubstitutions\`, ` +
         `${stateMachineArn('RequestChild')} in the role's.`,
     );
@@ -178,7 +178,7 @@ describe('a state machine that deploys another definition than the role was give
     const { RequestChildArn, ...rest } = subs;
     new sfn.StateMachine(stack, 'Parent', { role: parentRole.role, definitionBody, definitionSubstitutions: rest });
     expect(() => Template.fromStack(stack)).toThrow(
-      `but the state machine's \`definitionSubstitutions\` have no \`RequestChildArn\` (the role's: ${RequestChildArn}).`,
+      `with other substitutions: the state machine's \`definitionSubstitutions\` have no \`RequestChildArn\` (the role's: ${RequestChildArn}).`,
     );
   });
 

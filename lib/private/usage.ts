@@ -255,7 +255,7 @@ function definitionMismatch(
     substitutionDifferences(owner, deployed.substitutions, g.substitutions ?? {}),
   );
   if (differences.some((d) => d.length === 0)) return undefined;
-  return `${head} the same ${describeDeployed(deployed)}, but ${differences[0].join('; ')}. ${fix}`;
+  return `${head} it deploys the same definition, ${describeDeployed(deployed)}, with other substitutions: ${differences[0].join('; ')}. ${fix}`;
 }
 
 function sameDefinitionBody(deployed: DeployedDefinition, body: sfn.DefinitionBody): boolean {
