@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Annotations as CoreAnnotations, CfnResource, Fn, Stack } from 'aws-cdk-lib';
+import { Annotations as CoreAnnotations, App, CfnResource, Fn, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -13,6 +13,7 @@ import {
   ACCOUNT,
   importedChild,
   OTHER_ACCOUNT,
+  policyDocuments,
   inStackChild,
   newStack,
   PARTITION,
@@ -546,6 +547,39 @@ describe('a role given no child and no definition grants what the state machine 
       await failedProbes(policies, probesFor({ ...PARENT, name: 'Job', pattern: 'REQUEST_RESPONSE' }, PARENT)),
     ).toEqual([]);
   });
+
+  test.each([
+    ['a state machine', true],
+    ['another resource', false],
+  ])(
+    'a child in another stack (%s) is derived as addChild would grant it, or not read before prepare',
+    (_what, isMachine) => {
+      const policies = (derive: boolean) => {
+        const app = new App({ context: { 'aws:cdk:disable-creation-stack-traces': true } });
+        const env = { account: ACCOUNT, region: REGION };
+        const childStack = new Stack(app, 'ChildStack', { env });
+        const stack = new Stack(app, 'Stack', { env });
+        const child = inStackChild(childStack, 'Child', { stateMachineName: 'Child' });
+        const arn = isMachine ? child.stateMachineArn : new sns.Topic(childStack, 'Topic').topicArn;
+        const start = new sfn.CustomState(stack, 'Start child', {
+          stateJson: { Type: 'Task', Resource: START, Parameters: { StateMachineArn: arn } },
+        });
+        const parentRole = new NestedWorkflowRole(stack, 'ParentRole');
+        if (!derive) parentRole.addChild(child);
+        new sfn.StateMachine(stack, 'Parent', {
+          role: parentRole.role,
+          definitionBody: sfn.DefinitionBody.fromChainable(start),
+        });
+        return policyDocuments(Template.fromStack(stack));
+      };
+      if (isMachine) {
+        expect(policies(true)).toEqual(policies(false));
+      } else {
+        // A topic ARN resolves to a bare Ref of the other stack before prepare: not read, so nothing is derived.
+        expect(() => policies(true)).toThrow(/\[Stack\/ParentRole\] NestedWorkflowRole has no child state machine/);
+      }
+    },
+  );
 
   test("a chain of StepFunctionsStartExecution tasks: derived, and aws-cdk-lib's own statements are named in a warning", () => {
     const stack = newStack();

@@ -1,5 +1,5 @@
 import * as fs from 'fs';
-import { Annotations, AspectPriority, Aspects, AssetStaging, Aws, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, AspectPriority, Aspects, AssetStaging, Aws, CfnElement, Stack, Token } from 'aws-cdk-lib';
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct, IConstruct } from 'constructs';
@@ -208,6 +208,9 @@ function isOneToken(value: string): boolean {
  * The text of a rendered definition, its CloudFormation expressions turned back into tokens: a state machine of the
  * app into its `stateMachineArn` (so it is read from its own resource, as in the role's own reading), the
  * pseudo parameters into `Aws.*`, anything else into a token of the same expression.
+ *
+ * Before `prepare` (in the aspect that derives grants) a reference to another stack resolves to a bare `Ref` to a
+ * logical id of that stack: it is turned back into the state machine it names, or the text is not readable yet.
  */
 function textOf(scope: IConstruct, value: string): string | undefined {
   const stack = Stack.of(scope);
@@ -215,10 +218,15 @@ function textOf(scope: IConstruct, value: string): string | undefined {
   if (typeof resolved === 'string') return resolved;
   const join = resolved?.['Fn::Join'];
   if (!Array.isArray(join)) return undefined;
-  const machines = new Map<string, sfn.StateMachine>();
-  for (const node of stack.node.findAll()) {
+  const local = new Set<string>();
+  const machines = new Map<string, sfn.StateMachine[]>();
+  for (const node of scope.node.root.node.findAll()) {
+    if (CfnElement.isCfnElement(node) && node.stack === stack) local.add(stack.resolve(node.logicalId));
     if (node instanceof sfn.CfnStateMachine && node.node.scope instanceof sfn.StateMachine) {
-      machines.set(stack.resolve(node.logicalId), node.node.scope);
+      const id = node.stack.resolve(node.logicalId);
+      // This stack's state machine first: logical ids are unique only within a stack.
+      const list = machines.get(id) ?? [];
+      machines.set(id, node.stack === stack ? [node.node.scope, ...list] : [...list, node.node.scope]);
     }
   }
   const pseudo: { [name: string]: string } = {
@@ -227,14 +235,37 @@ function textOf(scope: IConstruct, value: string): string | undefined {
     'AWS::AccountId': Aws.ACCOUNT_ID,
     'AWS::URLSuffix': Aws.URL_SUFFIX,
   };
-  return join[1]
-    .map((part: any) => {
-      if (typeof part === 'string') return part;
-      // `stateMachineArn` of a state machine of the app renders as its `Ref`.
-      const ref = String(part.Ref);
-      return pseudo[ref] ?? machines.get(ref)?.stateMachineArn ?? Token.asString(part);
-    })
-    .join(join[0]);
+  const parts: string[] = [];
+  for (const part of join[1]) {
+    if (typeof part === 'string') {
+      parts.push(part);
+      continue;
+    }
+    // `stateMachineArn` of a state machine of the app renders as its `Ref`.
+    const ref = String(part.Ref);
+    const [machine, ...others] = machines.get(ref) ?? [];
+    const sameStack = machine !== undefined && Stack.of(machine) === stack;
+    const otherStack = machine !== undefined && !local.has(ref) && others.length === 0;
+    const text = pseudo[ref] ?? (sameStack || otherStack ? machine.stateMachineArn : undefined);
+    if (text !== undefined) {
+      parts.push(text);
+    } else if (logicalIds(part).every((id) => local.has(id) || id.startsWith('AWS::'))) {
+      parts.push(Token.asString(part));
+    } else {
+      return undefined;
+    }
+  }
+  return parts.join(join[0]);
+}
+
+/** The logical ids an expression refers to (`Ref`, `Fn::GetAtt`). */
+function logicalIds(expression: any): string[] {
+  if (Array.isArray(expression)) return expression.flatMap(logicalIds);
+  if (expression === null || typeof expression !== 'object') return [];
+  const own = typeof expression.Ref === 'string' ? [expression.Ref] : [];
+  const getAtt = expression['Fn::GetAtt'];
+  if (Array.isArray(getAtt)) own.push(String(getAtt[0]));
+  return [...own, ...Object.values(expression).flatMap(logicalIds)];
 }
 
 /** Why a deployed definition is none of the role's, or undefined when it is one of them. */
