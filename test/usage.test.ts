@@ -479,6 +479,18 @@ describe('a role given no child and no definition grants what the state machine 
     ).toEqual([]);
   });
 
+  test('an L1 Definition object whose child is a CloudFormation intrinsic (which CloudFormation evaluates there)', async () => {
+    const stack = newStack();
+    const parentRole = new NestedWorkflowRole(stack, 'ParentRole');
+    const definition = JSON.parse(oneTask(`${START}.sync`, 'placeholder'));
+    definition.States['Start child'].Parameters.StateMachineArn = { 'Fn::ImportValue': 'JobArn' };
+    new sfn.CfnStateMachine(stack, 'Parent', { roleArn: parentRole.role.roleArn, definition });
+    const template = Template.fromStack(stack).toJSON();
+    const [role] = findRoleLogicalIds(template).filter((id) => id.startsWith('ParentRole'));
+    const policies = rolePolicies(template, role, { ...PARENT, imports: { JobArn: stateMachineArn('Job') } });
+    expect(await failedProbes(policies, probesFor({ ...PARENT, name: 'Job', pattern: 'RUN_JOB' }, PARENT))).toEqual([]);
+  });
+
   test('runtimeChildren apply to the derived definition', async () => {
     const stack = newStack();
     const a = importedChild(stack, 'A', stateMachineArn('A'));

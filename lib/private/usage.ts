@@ -181,7 +181,7 @@ function deployedDefinition(user: RoleUser): DeployedDefinition {
     return { user, substitutions, rendered, text, body: sfn.DefinitionBody.fromString(text) };
   }
   if (cfn.definition !== undefined && !Token.isUnresolved(cfn.definition)) {
-    const text = JSON.stringify(cfn.definition);
+    const text = JSON.stringify(tokenizeIntrinsics(cfn.definition));
     return { user, substitutions, rendered: false, text, body: sfn.DefinitionBody.fromString(text) };
   }
   // `DefinitionBody.fromFile`: an asset of the state machine.
@@ -190,6 +190,18 @@ function deployedDefinition(user: RoleUser): DeployedDefinition {
   if (!(staging instanceof AssetStaging)) return none;
   const file = staging.sourcePath;
   return { user, substitutions, rendered: false, file, body: sfn.DefinitionBody.fromFile(file) };
+}
+
+/**
+ * CloudFormation evaluates the intrinsic functions of a `Definition` object (it is part of the template, unlike a
+ * `DefinitionString`): each is read as a token of the same expression.
+ */
+function tokenizeIntrinsics(value: any): any {
+  if (Array.isArray(value)) return value.map(tokenizeIntrinsics);
+  if (value === null || typeof value !== 'object') return value;
+  const keys = Object.keys(value);
+  if (keys.length === 1 && (keys[0] === 'Ref' || keys[0].startsWith('Fn::'))) return Token.asString(value);
+  return Object.fromEntries(keys.map((key) => [key, tokenizeIntrinsics(value[key])]));
 }
 
 function substitutionsOf(cfn: sfn.CfnStateMachine): { [key: string]: string } {
