@@ -108,11 +108,10 @@ export class RoleUsage {
       if (!deployed.body) continue;
       const given = this.host.definitions();
       if (given.length > 0) {
+        // One of the role's own definitions is granted by construction: the same reader read it.
         const mismatch = definitionMismatch(this.host.owner, deployed, given);
-        if (mismatch) {
-          errors.push(mismatch);
-          continue;
-        }
+        if (mismatch) errors.push(mismatch);
+        continue;
       }
       errors.push(...this.uncovered(deployed));
     }
@@ -123,7 +122,7 @@ export class RoleUsage {
   private uncovered(deployed: DeployedDefinition): string[] {
     const where = readingOf(this.host.owner, deployed.user);
     const smPath = userPath(deployed.user);
-    const granted = this.host.records();
+    const granted = new ChildIndex(this.host.owner, this.host.records());
     const errors: string[] = [];
     for (const task of this.host.readTasks(deployed.body!, deployed.substitutions, where)) {
       const records = this.host.taskRecords(task);
@@ -136,7 +135,7 @@ export class RoleUsage {
         continue;
       }
       for (const needed of records) {
-        const same = granted.filter((record) => sameChild(this.host.owner, record, needed));
+        const same = granted.find(needed);
         const have = union(same.map((r) => r.needs));
         const missing = missingNeeds(this.host.owner, have, needed.needs);
         if (missing.length === 0) continue;
@@ -378,16 +377,42 @@ function equalJson(a: string, b: string): boolean {
   return x !== undefined && JSON.stringify(x) === JSON.stringify(parse(b));
 }
 
-/** Whether two records name the same child: the same ARN once deployed, or the same parts. */
-function sameChild(scope: IConstruct, a: ChildRecord, b: ChildRecord): boolean {
-  const stack = Stack.of(scope);
-  const key = (r: ChildRecord) => JSON.stringify(stack.resolve(r.arn));
-  if (key(a) === key(b)) return true;
-  const parts = (r: ChildRecord) =>
-    JSON.stringify(
-      stack.resolve([r.parts.partition, r.parts.region, r.parts.account, r.parts.name, r.parts.qualifier ?? '']),
-    );
-  return a.parts.form !== 'opaque' && b.parts.form !== 'opaque' && parts(a) === parts(b);
+/** The records of a role by child: the same ARN once deployed, or the same parts. */
+class ChildIndex {
+  private readonly byArn = new Map<string, ChildRecord[]>();
+  private readonly byParts = new Map<string, ChildRecord[]>();
+
+  constructor(
+    private readonly scope: IConstruct,
+    records: ChildRecord[],
+  ) {
+    for (const record of records) {
+      add(this.byArn, this.arnKey(record), record);
+      add(this.byParts, this.partsKey(record), record);
+    }
+  }
+
+  /** The records of the same child. */
+  public find(record: ChildRecord): ChildRecord[] {
+    return [
+      ...new Set([...(this.byArn.get(this.arnKey(record)) ?? []), ...(this.byParts.get(this.partsKey(record)) ?? [])]),
+    ];
+  }
+
+  private arnKey(record: ChildRecord): string {
+    return JSON.stringify(Stack.of(this.scope).resolve(record.arn));
+  }
+
+  /** The parts of an ARN split at synthesis (an opaque token's parts are all its own). */
+  private partsKey(record: ChildRecord): string {
+    const { partition, region, account, name, qualifier, form } = record.parts;
+    if (form === 'opaque') return `opaque:${this.arnKey(record)}`;
+    return JSON.stringify(Stack.of(this.scope).resolve([partition, region, account, name, qualifier ?? '']));
+  }
+}
+
+function add(map: Map<string, ChildRecord[]>, key: string, record: ChildRecord): void {
+  map.set(key, [...(map.get(key) ?? []), record]);
 }
 
 function union(needs: ChildNeeds[]): ChildNeeds {
