@@ -11,6 +11,7 @@ import {
   readDefinition,
   stateMachineOfArn,
 } from './private/definition';
+import { describeValue } from './private/describe';
 import {
   attachMapRunPolicy,
   checkDistributedMaps,
@@ -21,6 +22,7 @@ import {
 } from './private/map-run';
 import { ParentRole } from './private/parent-role';
 import { displayValue, NAME_RULE, nameProblem } from './private/state-machine-arn';
+import { GivenDefinition, RoleUsage } from './private/usage';
 
 /**
  * How a child state machine is started, for the role that starts it.
@@ -104,7 +106,8 @@ export interface NestedWorkflowRoleProps extends NestedWorkflowChildOptions {
    * The state machine may be defined in this app, imported by ARN or by name, or addressed by an alias or version
    * ARN (`stateMachine:NAME:PROD`, `stateMachine:NAME:3`). More children can be added with `addChild`.
    *
-   * @default - no child yet: add at least one with `addChild` before synthesis
+   * @default - no child yet: add children with `addChild`, or give a definition; with neither, the role grants what
+   *   the definition of the state machine that uses it starts
    */
   readonly child?: sfn.IStateMachine;
 
@@ -133,7 +136,9 @@ export interface NestedWorkflowRoleProps extends NestedWorkflowChildOptions {
    * aws-cdk-lib's `StepFunctionsStartExecution` tasks would add to the role are left out: this role grants their
    * children exactly; the grants of the chain's other tasks still reach the role.
    *
-   * @default - no definition: add children with `child` and `addChild`, or a definition with `addDefinition`
+   * @default - no definition: add children with `child` and `addChild`, or a definition with `addDefinition`; with
+   *   none of these, the role reads the definition of the state machine that uses it (at synthesis) and grants what it
+   *   starts
    * @see https://docs.aws.amazon.com/step-functions/latest/dg/iam-policies-eg-dist-map.html
    * @see https://docs.aws.amazon.com/step-functions/latest/dg/redrive-map-run.html
    */
@@ -239,6 +244,10 @@ export interface NestedWorkflowRoleProps extends NestedWorkflowChildOptions {
  * Pass `role` to the parent `sfn.StateMachine`: the state machine then depends on every policy of this role, so the
  * events grants that `.sync` children need exist when Step Functions creates the managed rule.
  *
+ * At synthesis the role checks the state machines of the app that use it: none is a warning
+ * (`cdk-nested-workflow-role:roleNotUsed`); one that deploys another definition than the role was given, or starts a
+ * child the role does not grant as the task needs, is an error naming the state, the child and the fix.
+ *
  * @example
  * declare const child: sfn.IStateMachine;
  *
@@ -258,12 +267,15 @@ export class NestedWorkflowRole extends Construct implements iam.IGrantable {
   private readonly parentRole: ParentRole;
   private readonly runtimeChildren: Map<string, NestedWorkflowRuntimeChildren>;
   private readonly usedRuntimeChildren = new Set<string>();
+  /** Every state of the role's definitions that takes its child's ARN at run time. */
+  private readonly runtimeStates = new Set<string>();
   private readonly otherTasks: string[] = [];
   private readonly distributedMaps: DistributedMapState[] = [];
   private readonly waitingTasks: DefinitionTasks['waitingTasks'] = [];
   private readonly parentStateMachineName?: string;
   private readonly parentStateMachineType?: sfn.StateMachineType;
   private mapRunError?: string;
+  private readonly givenDefinitions: GivenDefinition[] = [];
 
   constructor(scope: Construct, id: string, props: NestedWorkflowRoleProps = {}) {
     super(scope, id);
@@ -332,16 +344,33 @@ export class NestedWorkflowRole extends Construct implements iam.IGrantable {
     this.role = role;
     this.parentRole = role;
     this.grantPrincipal = role;
-    // Before ChildPolicies packs its grants: the Map Run policy then exists and is counted.
+    // Before ChildPolicies packs its grants (and after RoleUsage derives a definition): the Map Run policy then exists
+    // and is counted.
     const self = this;
     Aspects.of(this).add({
       visit(node: IConstruct) {
         if (node === self) self.grantMapRuns();
       },
     });
+    new RoleUsage({
+      owner: this,
+      role,
+      definitions: () => [...this.givenDefinitions],
+      records: () => this.policies.records(),
+      taskRecords: (task) => this.taskRecords(task),
+      readTasks: (body, substitutions, where) => readDefinition(where, body, substitutions).nested,
+      derive: (body, substitutions, where, rendered) => {
+        const derived = this.checkDefinition(body, substitutions, where);
+        // The other tasks of a chain are aws-cdk-lib constructs that grant themselves.
+        this.applyDefinition(rendered ? { ...derived, tasks: { ...derived.tasks, others: [] } } : derived);
+      },
+    });
     this.policies = new ChildPolicies(this, role, maxManagedPolicies);
     if (first) this.policies.add(first);
-    if (definition) this.applyDefinition(definition);
+    if (definition) {
+      this.applyDefinition(definition);
+      this.givenDefinitions.push({ body: props.definitionBody!, substitutions: props.definitionSubstitutions });
+    }
 
     this.node.addValidation({ validate: () => this.validateRuntimeChildren() });
     this.node.addValidation({ validate: () => this.validateExecutionTypes() });
@@ -368,6 +397,7 @@ export class NestedWorkflowRole extends Construct implements iam.IGrantable {
       );
     }
     this.applyDefinition(definition);
+    this.givenDefinitions.push({ body: definitionBody, substitutions: definitionSubstitutions });
   }
 
   /**
@@ -382,16 +412,29 @@ export class NestedWorkflowRole extends Construct implements iam.IGrantable {
     this.policies.add(checkChild(this, child, options, 'parent'));
   }
 
+  /** The children a task of a definition starts: its own, or the `runtimeChildren` of its state (if named). */
+  private taskRecords(task: NestedTask): ChildRecord[] | undefined {
+    if (task.stateMachineArn !== undefined) {
+      return [this.checkTaskChild(task, stateMachineOfArn(task.stateMachineArn) ?? task.stateMachineArn)];
+    }
+    return this.runtimeChildren.get(task.stateName)?.children.map((child) => this.checkTaskChild(task, child));
+  }
+
   /** Reads a definition and checks every child it starts, without changing any state. */
-  private checkDefinition(body: sfn.DefinitionBody, substitutions?: { [key: string]: string }): CheckedDefinition {
-    const tasks = readDefinition(this.node.path, body, substitutions);
-    checkDistributedMaps(this.node.path, tasks.distributedMaps, tasks.waitingTasks);
+  private checkDefinition(
+    body: sfn.DefinitionBody,
+    substitutions?: { [key: string]: string },
+    where: string = this.node.path,
+  ): CheckedDefinition {
+    const tasks = readDefinition(where, body, substitutions);
+    checkDistributedMaps(where, tasks.distributedMaps, tasks.waitingTasks);
     if (this.parentStateMachineType === sfn.StateMachineType.EXPRESS) {
       const error = expressParentError('`parentStateMachineType` is EXPRESS', tasks.waitingTasks);
-      if (error) throw new Error(`${this.node.path}: ${error}`);
+      if (error) throw new Error(`${where}: ${error}`);
     }
     const children: ChildRecord[] = [];
     const runtimeStates: string[] = [];
+    const runtimeTasks = tasks.nested.filter((task) => task.stateMachineArn === undefined).map((t) => t.stateName);
     for (const task of tasks.nested) {
       if (task.stateMachineArn !== undefined) {
         children.push(this.checkTaskChild(task, stateMachineOfArn(task.stateMachineArn) ?? task.stateMachineArn));
@@ -399,10 +442,18 @@ export class NestedWorkflowRole extends Construct implements iam.IGrantable {
       }
       const declared = this.runtimeChildren.get(task.stateName);
       if (!declared) {
+        const source = task.runtimeArn?.startsWith('"StateMachineArn.$"')
+          ? 'from its input at run time'
+          : 'from a JSONata expression evaluated at run time';
+        const unmatched = [...this.runtimeChildren.keys()].filter((state) => !runtimeTasks.includes(state));
         throw new Error(
-          `${this.node.path}: state '${task.stateName}' takes the ARN of the child it starts from its input at run time (${task.runtimeArn}), ` +
-            'which no policy can scope without granting every state machine. Name the child in the definition, or declare the children the state may start: ' +
-            `\`runtimeChildren: [{ stateName: '${task.stateName}', children: [childA, childB] }]\`.`,
+          `${where}: state '${task.stateName}' takes the ARN of the child it starts ${source} (${task.runtimeArn}), ` +
+            'which no policy can scope without granting every state machine. ' +
+            (unmatched.length > 0
+              ? `\`runtimeChildren\` has no entry for '${task.stateName}': it names ${quoteAll(unmatched)}, and the states of this ` +
+                `definition that take their child at run time are ${quoteAll(runtimeTasks)}. Check the state names in \`runtimeChildren\`.`
+              : 'Name the child in the definition, or declare the children the state may start: ' +
+                `\`runtimeChildren: [{ stateName: '${task.stateName}', children: [childA, childB] }]\`.`),
         );
       }
       runtimeStates.push(task.stateName);
@@ -447,15 +498,20 @@ export class NestedWorkflowRole extends Construct implements iam.IGrantable {
     this.parentRole.replace(tasks.replacedStatements, tasks.replacedAssumeRoles);
     children.forEach((record) => this.policies.add(record));
     runtimeStates.forEach((state) => this.usedRuntimeChildren.add(state));
+    tasks.nested.filter((t) => t.stateMachineArn === undefined).forEach((t) => this.runtimeStates.add(t.stateName));
     this.otherTasks.push(...tasks.others);
     this.policies.fromDefinition = true;
   }
 
   private validateRuntimeChildren(): string[] {
     const unused = [...this.runtimeChildren.keys()].filter((state) => !this.usedRuntimeChildren.has(state));
+    const known =
+      this.runtimeStates.size > 0
+        ? `the states that do: ${quoteAll([...this.runtimeStates])}`
+        : 'none of its states does';
     return unused.map(
       (state) =>
-        `\`runtimeChildren\` names state '${state}', but no definition of this role has a state '${state}' that takes its child's ARN at run time. ` +
+        `\`runtimeChildren\` names state '${state}', but no definition of this role has a state '${state}' that takes its child's ARN at run time (${known}). ` +
         'Check the state name, or remove the entry.',
     );
   }
@@ -486,22 +542,31 @@ export class NestedWorkflowRole extends Construct implements iam.IGrantable {
     return errors;
   }
 
-  /** The advisories, once the definitions are known: tasks this role does not grant, grants it cannot replace. */
+  /**
+   * The advisories, once the definitions are known: tasks this role does not grant, grants it cannot replace. They are
+   * reported on the inner role, so that `Annotations.of(parentRole).acknowledgeWarning(id)` (which aws-cdk-lib applies
+   * to the children of a scope) silences them.
+   */
   private warn(): void {
     if (this.otherTasks.length > 0) {
-      Annotations.of(this).addWarningV2(
+      Annotations.of(this.role).addWarningV2(
         'cdk-nested-workflow-role:tasksNotGranted',
         `NestedWorkflowRole grants only nested workflows; these tasks of the definition get no grant from it: ${[...new Set(this.otherTasks)].join(', ')}. ` +
-          "Grant them with the services' own grant methods (e.g. fn.grantInvoke(parentRole.role)) or parentRole.role.addToPrincipalPolicy(...); " +
-          'aws-cdk-lib task constructs of a fromChainable definition add their own grants when the state machine is created.',
+          "Grant them with the services' own grant methods (e.g. fn.grantInvoke(parentRole.role)) or parentRole.role.addToPrincipalPolicy(...), " +
+          "then acknowledge this warning: Annotations.of(parentRole).acknowledgeWarning('cdk-nested-workflow-role:tasksNotGranted', reason).",
       );
     }
-    if (this.parentRole.receivedStatesGrants()) {
-      Annotations.of(this).addWarningV2(
+    const foreign = this.parentRole.foreignChildGrants();
+    if (foreign.length > 0) {
+      const statements = foreign.map(
+        (s) => `${s.actions.join(', ')} on ${s.resources.map((r) => describeValue(this, r)).join(', ')}`,
+      );
+      Annotations.of(this.role).addWarningV2(
         'cdk-nested-workflow-role:foreignStatesGrants',
-        'The role also holds states:*Execution statements that this library did not make (for example from StepFunctionsStartExecution ' +
-          "tasks of a definition the role was not given), which may grant more than the children need. Pass the parent's definition " +
-          'to NestedWorkflowRole (`definitionBody` or `addDefinition`) so that it grants those children exactly instead.',
+        `The role also holds statements that start child state machines which this library did not make: ${statements.join('; ')}. ` +
+          'They come from StepFunctionsStartExecution (or CallAwsService sfn:startExecution) tasks of a definition the role was not given, ' +
+          "or from grants of your own, and may grant more than the children need. Pass the parent's definition to NestedWorkflowRole " +
+          '(`definitionBody` or `addDefinition`, before creating the state machine) so that it grants those children exactly instead.',
       );
     }
   }
@@ -512,4 +577,8 @@ interface CheckedDefinition {
   readonly children: ChildRecord[];
   /** States whose children were declared in `runtimeChildren`. */
   readonly runtimeStates: string[];
+}
+
+function quoteAll(names: string[]): string {
+  return names.map((n) => `'${n}'`).join(', ');
 }

@@ -145,7 +145,7 @@ const invokeNotify: ProbeCase = {
   needed: false,
 };
 
-/** A stack whose role reads `definition` (an ASL object) from a string, with `options`. */
+/** A stack whose role reads `definition` (an ASL object) from a string, and the parent state machine that uses it. */
 function roleFromAsl(
   definition: object,
   definitionSubstitutions?: { [key: string]: string },
@@ -153,6 +153,7 @@ function roleFromAsl(
 ): { stack: Stack; parentRole: NestedWorkflowRole } {
   const definitionBody = sfn.DefinitionBody.fromString(JSON.stringify(definition));
   const parentRole = new NestedWorkflowRole(stack, 'ParentRole', { definitionBody, definitionSubstitutions });
+  new sfn.StateMachine(stack, 'Parent', { role: parentRole.role, definitionBody, definitionSubstitutions });
   return { stack, parentRole };
 }
 
@@ -165,6 +166,10 @@ function oneTask(resource: string, parameters: object, extra: object = {}): obje
 }
 
 const START = 'arn:aws:states:::states:startExecution';
+
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+}
 const START_SYNC = `${START}.sync`;
 
 describe('the issue scenario: sync at the top, request-response in a Parallel, callback in a Map, JSONata sync, a Lambda', () => {
@@ -237,7 +242,7 @@ describe('the issue scenario: sync at the top, request-response in a Parallel, c
 
   test('one warning lists the tasks that are not nested workflows', () => {
     const stack = parentStack('fromFile');
-    const warnings = Annotations.fromStack(stack).findWarning('/Stack/ParentRole', Match.anyValue());
+    const warnings = Annotations.fromStack(stack).findWarning('/Stack/ParentRole/Resource', Match.anyValue());
     expect(warnings).toHaveLength(1);
     expect(warnings[0].entry.data).toMatch(
       /grants only nested workflows; these tasks of the definition get no grant from it: 'Notify' \(arn:aws:states:::lambda:invoke\)\. Grant them with/,
@@ -474,6 +479,59 @@ describe('reading definitions', () => {
     ]);
   });
 
+  test.each([
+    ["'single quotes'", "{% '${Worker}' %}"],
+    ['"double quotes"', '{% "${Worker}" %}'],
+  ])('a constant JSONata string literal in %s is the child itself', async (_what, expression) => {
+    const { stack } = roleFromAsl(
+      {
+        QueryLanguage: 'JSONata',
+        StartAt: 'Run',
+        States: { Run: { Type: 'Task', Resource: START_SYNC, Arguments: { StateMachineArn: expression }, End: true } },
+      },
+      { Worker: stateMachineArn('Worker') },
+    );
+    expect(
+      await failedProbes(parentPolicies(stack), probesFor({ ...PARENT, name: 'Worker', pattern: 'RUN_JOB' }, PARENT)),
+    ).toEqual([]);
+  });
+
+  test('fromChainable: tasks whose construct grants itself are not listed as not granted; a custom task is', () => {
+    const stack = newStack();
+    const chain = new tasks.StepFunctionsStartExecution(stack, 'Start', {
+      stateMachine: importedChild(stack, 'Child', stateMachineArn('Worker')),
+    })
+      .next(
+        new tasks.LambdaInvoke(stack, 'Notify', {
+          lambdaFunction: lambda.Function.fromFunctionArn(stack, 'NotifyFunction', FUNCTION_ARN),
+        }),
+      )
+      .next(
+        new tasks.CallAwsService(stack, 'Describe run', {
+          service: 'sfn',
+          action: 'describeExecution',
+          parameters: { ExecutionArn: sfn.JsonPath.stringAt('$.runArn') },
+          iamResources: [`arn:aws:states:${REGION}:${ACCOUNT}:execution:Reporting:*`],
+        }),
+      )
+      .next(
+        new sfn.CustomState(stack, 'Custom', {
+          stateJson: { Type: 'Task', Resource: 'arn:aws:states:::sqs:sendMessage', Parameters: { QueueUrl: 'q' } },
+        }),
+      );
+    const definitionBody = sfn.DefinitionBody.fromChainable(chain);
+    const parentRole = new NestedWorkflowRole(stack, 'ParentRole', { definitionBody });
+    new sfn.StateMachine(stack, 'Parent', { role: parentRole.role, definitionBody });
+    // The CallAwsService describeExecution is the parent's own task: no foreignStatesGrants warning.
+    expect(
+      Annotations.fromStack(stack)
+        .findWarning('*', Match.anyValue())
+        .map((w) => w.entry.data),
+    ).toEqual([
+      expect.stringMatching(/get no grant from it: 'Custom' \(arn:aws:states:::sqs:sendMessage\)\. Grant them/),
+    ]);
+  });
+
   test('no warning when every task starts a child', () => {
     const { stack } = roleFromAsl(oneTask(START, { StateMachineArn: stateMachineArn('Worker') }));
     expect(Annotations.fromStack(stack).findWarning('*', Match.anyValue())).toEqual([]);
@@ -489,9 +547,14 @@ describe('reading definitions', () => {
         new tasks.StepFunctionsStartExecution(stack, 'Start', { stateMachine: child }),
       ),
     });
-    const warnings = Annotations.fromStack(stack).findWarning('/Stack/ParentRole', Match.anyValue());
+    const warnings = Annotations.fromStack(stack).findWarning('/Stack/ParentRole/Resource', Match.anyValue());
     expect(warnings.map((w) => w.entry.data)).toEqual([
-      expect.stringMatching(/also holds states:\*Execution statements that this library did not make/),
+      expect.stringMatching(
+        new RegExp(
+          'also holds statements that start child state machines which this library did not make: ' +
+            `states:StartExecution on ${stateMachineArn('Worker')}\\. .*Pass the parent's definition to NestedWorkflowRole`,
+        ),
+      ),
     ]);
   });
 });
@@ -547,9 +610,9 @@ describe('definitions in other shapes', () => {
         Statement: [{ Action: 'states:StartExecution', Effect: 'Allow', Resource: stateMachineArn('Worker') }],
       },
     ]);
-    expect(Annotations.fromStack(stack).findWarning('/Stack/ParentRole', Match.anyValue())[0].entry.data).toMatch(
-      /get no grant from it: 'B' \(\)\./,
-    );
+    expect(
+      Annotations.fromStack(stack).findWarning('/Stack/ParentRole/Resource', Match.anyValue())[0].entry.data,
+    ).toMatch(/get no grant from it: 'B' \(\)\./);
   });
 
   test('a CustomState holding a startExecution task is read like a definition', () => {
@@ -606,7 +669,7 @@ describe('bad definitions are refused at synthesis, before any resource exists',
         },
       },
       undefined,
-      /state 'Run' takes the ARN of the child it starts from its input at run time \("StateMachineArn": "\{% \$states\.input\.arn %\}"\)/,
+      /state 'Run' takes the ARN of the child it starts from a JSONata expression evaluated at run time \("StateMachineArn": "\{% \$states\.input\.arn %\}"\)/,
     ],
     [
       'JSONata Arguments that are one expression',
@@ -616,7 +679,7 @@ describe('bad definitions are refused at synthesis, before any resource exists',
         States: { Run: { Type: 'Task', Resource: START, Arguments: '{% $states.input %}', End: true } },
       },
       undefined,
-      /state 'Run' takes the ARN of the child it starts from its input at run time \("Arguments": "\{% \$states\.input %\}"\)/,
+      /state 'Run' takes the ARN of the child it starts from a JSONata expression evaluated at run time \("Arguments": "\{% \$states\.input %\}"\)/,
     ],
     [
       'a placeholder without substitution',
@@ -705,6 +768,94 @@ describe('bad definitions are refused at synthesis, before any resource exists',
       { Comment: 'no states' },
       undefined,
       /must be an Amazon States Language definition with a "States" object/,
+    ],
+    [
+      'a Resource that is a number',
+      oneTask(START, { StateMachineArn: stateMachineArn('Worker') }, { Resource: 42 }),
+      undefined,
+      /the Resource of state 'Start child' must be a string \(an integration ARN such as "arn:<partition>:states:::states:startExecution\.sync:2"\), got a number: 42$/,
+    ],
+    [
+      'a Resource that is an intrinsic object',
+      oneTask(START, { StateMachineArn: stateMachineArn('Worker') }, { Resource: { 'Fn::Sub': START } }),
+      undefined,
+      /the Resource of state 'Start child' must be a string .*, got an object: \{"Fn::Sub":"arn:aws:states:::states:startExecution"\}$/,
+    ],
+    [
+      'a StateMachineArn that is a Ref (SAM, Serverless)',
+      oneTask(START, { StateMachineArn: { Ref: 'Child' } }),
+      undefined,
+      new RegExp(
+        escape(
+          'the Parameters.StateMachineArn of state \'Start child\' must be a string, got an object: {"Ref":"Child"}. CDK does not resolve ' +
+            'CloudFormation intrinsics inside a definition (SAM and the Serverless Framework render them before deploying). ' +
+            'Write "StateMachineArn": "${ChildArn}" and pass `definitionSubstitutions: { ChildArn: child.stateMachineArn }` to both ' +
+            'the state machine and NestedWorkflowRole.',
+        ),
+      ),
+    ],
+    [
+      'a StateMachineArn that is an Fn::Join',
+      oneTask(START_SYNC, {
+        StateMachineArn: { 'Fn::Join': [':', ['arn', { Ref: 'AWS::Partition' }, 'states', 'stateMachine:Child']] },
+      }),
+      undefined,
+      /the Parameters\.StateMachineArn of state 'Start child' must be a string, got an object: \{"Fn::Join":.*\. CDK does not resolve CloudFormation intrinsics/,
+    ],
+    [
+      'a JSONata Arguments.StateMachineArn that is an intrinsic',
+      {
+        QueryLanguage: 'JSONata',
+        StartAt: 'Run',
+        States: { Run: { Type: 'Task', Resource: START, Arguments: { StateMachineArn: { Ref: 'Child' } }, End: true } },
+      },
+      undefined,
+      /the Arguments\.StateMachineArn of state 'Run' must be a string, got an object: \{"Ref":"Child"\}\. CDK does not resolve/,
+    ],
+    [
+      'a StateMachineArn that is null',
+      oneTask(START, { StateMachineArn: null }),
+      undefined,
+      /the Parameters\.StateMachineArn of state 'Start child' must be a string, got null\. Name the child by its ARN/,
+    ],
+    [
+      'a long intrinsic object, shortened',
+      oneTask(START, {
+        StateMachineArn: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':states:', 'x'.repeat(120)]] },
+      }),
+      undefined,
+      /got an object: \{"Fn::Join":\["",\["arn:",\{"Ref":"AWS::Partition"\},":states:","x+\.\.\.\. CDK does not resolve/,
+    ],
+    [
+      'a StateMachineArn that is a number',
+      oneTask(START, { StateMachineArn: 42 }),
+      undefined,
+      /the Parameters\.StateMachineArn of state 'Start child' must be a string, got a number: 42\. Name the child by its ARN: "StateMachineArn": "arn:<partition>:states:<region>:<account>:stateMachine:<name>", or "\$\{ChildArn\}" with `definitionSubstitutions`\.$/,
+    ],
+    [
+      'a StateMachineArn.$ that is not a string',
+      oneTask(START, { 'StateMachineArn.$': ['$.arn'] }),
+      undefined,
+      /the Parameters\.StateMachineArn\.\$ of state 'Start child' must be a string, got an array: \["\$\.arn"\]/,
+    ],
+    [
+      'a JSONata expression that is not a constant',
+      {
+        QueryLanguage: 'JSONata',
+        StartAt: 'Run',
+        States: {
+          Run: {
+            Type: 'Task',
+            Resource: START,
+            Arguments: {
+              StateMachineArn: "{% 'arn:aws:states:us-east-1:111111111111:stateMachine:' & $states.input.name %}",
+            },
+            End: true,
+          },
+        },
+      },
+      undefined,
+      /state 'Run' takes the ARN of the child it starts from a JSONata expression evaluated at run time \("StateMachineArn": "\{% 'arn:aws:states:us-east-1:111111111111:stateMachine:' & \$states\.input\.name %\}"\)/,
     ],
   ])('%s', (_what, definition, definitionSubstitutions, message) => {
     const stack = newStack();
@@ -810,6 +961,22 @@ describe('bad definitions are refused at synthesis, before any resource exists',
     ).toThrow(/`runtimeChildren` must name each state once with at least one child, got: 'Start child'/);
   });
 
+  test('a typo in runtimeChildren names the entry and the states that take their child at run time', () => {
+    const stack = newStack();
+    expect(
+      () =>
+        new NestedWorkflowRole(stack, 'ParentRole', {
+          definitionBody: sfn.DefinitionBody.fromString(JSON.stringify(runtimeArn)),
+          runtimeChildren: [{ stateName: 'Strat child', children: [importedChild(stack, 'A', stateMachineArn('A'))] }],
+        }),
+    ).toThrow(
+      "Stack/ParentRole: state 'Start child' takes the ARN of the child it starts from its input at run time " +
+        '("StateMachineArn.$": "$.childArn"), which no policy can scope without granting every state machine. ' +
+        "`runtimeChildren` has no entry for 'Start child': it names 'Strat child', and the states of this definition that " +
+        "take their child at run time are 'Start child'. Check the state names in `runtimeChildren`.",
+    );
+  });
+
   test('runtimeChildren naming a state no definition has fails validation', () => {
     const stack = newStack();
     new NestedWorkflowRole(stack, 'ParentRole', {
@@ -820,7 +987,8 @@ describe('bad definitions are refused at synthesis, before any resource exists',
       ],
     });
     expect(() => Template.fromStack(stack)).toThrow(
-      /`runtimeChildren` names state 'Typo', but no definition of this role has/,
+      "`runtimeChildren` names state 'Typo', but no definition of this role has a state 'Typo' that takes its child's ARN " +
+        "at run time (the states that do: 'Start child'). Check the state name, or remove the entry.",
     );
   });
 

@@ -288,7 +288,7 @@ describe('the issue scenario: a labelled Distributed Map reading from S3, an Exp
 
   test('the S3 reader of the Distributed Map is named in the warning of tasks that get no grant', () => {
     const stack = mapParent();
-    const warnings = Annotations.fromStack(stack).findWarning('/Stack/ParentRole', Match.anyValue());
+    const warnings = Annotations.fromStack(stack).findWarning('/Stack/ParentRole/Resource', Match.anyValue());
     expect(warnings).toHaveLength(1);
     expect(warnings[0].entry.data).toMatch(
       /these tasks of the definition get no grant from it: 'Process orders' \(ItemReader arn:aws:states:::s3:getObject\)\. /,

@@ -3,6 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct, IConstruct } from 'constructs';
+import { checkChildReference } from './child-token';
 import {
   ChildNeeds,
   ChildStateMachine,
@@ -73,10 +74,9 @@ export function checkChild(
   // Messages show tokens as <token>, never `${Token[...]}`.
   const shown = displayValue(arn);
   const subject = state === undefined ? `\`child\` ${shown}` : `The child ${shown} of state '${state}'`;
-  const parts = stateMachineParts(
-    child,
-    state === undefined ? `${path}: \`child\`` : `${path}: the StateMachineArn of state '${state}'`,
-  );
+  const what = state === undefined ? `${path}: \`child\`` : `${path}: the StateMachineArn of state '${state}'`;
+  checkChildReference(arn, what);
+  const parts = stateMachineParts(child, what);
   const stack = Stack.of(owner);
   const region = Token.isUnresolved(parts.region) && stateMachine ? stateMachine.env.region : parts.region;
   const account = Token.isUnresolved(parts.account) && stateMachine ? stateMachine.env.account : parts.account;
@@ -229,6 +229,11 @@ export class ChildPolicies {
 
   public add(record: ChildRecord): void {
     this.children.push(record);
+  }
+
+  /** Every child added so far. */
+  public records(): ChildRecord[] {
+    return [...this.children];
   }
 
   private validate(): string[] {

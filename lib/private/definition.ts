@@ -257,7 +257,13 @@ class DefinitionReader {
   }
 
   private readTask(name: string, state: JsonObject, language: QueryLanguage): void {
-    const rawResource = typeof state.Resource === 'string' ? state.Resource : '';
+    if (state.Resource !== undefined && typeof state.Resource !== 'string') {
+      throw new Error(
+        `${this.where}: the Resource of state '${name}' must be a string (an integration ARN such as ` +
+          `"arn:<partition>:states:::states:startExecution.sync:2"), got ${notString(state.Resource)}`,
+      );
+    }
+    const rawResource = state.Resource ?? '';
     const resource = this.substitute(rawResource, 'Resource', name);
     const match = NESTED_RESOURCE.exec(resource);
     if (!match) {
@@ -278,16 +284,29 @@ class DefinitionReader {
     const args = state[field];
     let stateMachineArn: string | undefined;
     let runtimeArn: string | undefined;
+    const path = isObject(args) && !jsonata ? args['StateMachineArn.$'] : undefined;
+    const value = isObject(args) ? args.StateMachineArn : undefined;
     if (jsonata && typeof args === 'string' && isJsonataExpression(args)) {
       runtimeArn = `"Arguments": "${args}"`;
-    } else if (isObject(args) && typeof args['StateMachineArn.$'] === 'string' && !jsonata) {
-      runtimeArn = `"StateMachineArn.$": "${args['StateMachineArn.$']}"`;
-    } else if (isObject(args) && typeof args.StateMachineArn === 'string') {
-      const value = args.StateMachineArn;
-      if (jsonata && isJsonataExpression(value)) {
+    } else if (typeof path === 'string') {
+      runtimeArn = `"StateMachineArn.$": "${path}"`;
+    } else if (path !== undefined || (value !== undefined && typeof value !== 'string')) {
+      const key = path !== undefined ? 'StateMachineArn.$' : 'StateMachineArn';
+      throw new Error(
+        `${this.where}: the ${field}.${key} of state '${name}' must be a string, got ${notString(path ?? value!)}` +
+          (isIntrinsic(path ?? value!)
+            ? '. CDK does not resolve CloudFormation intrinsics inside a definition (SAM and the Serverless Framework render ' +
+              'them before deploying). Write "StateMachineArn": "${ChildArn}" and pass ' +
+              '`definitionSubstitutions: { ChildArn: child.stateMachineArn }` to both the state machine and NestedWorkflowRole.'
+            : '. Name the child by its ARN: "StateMachineArn": "arn:<partition>:states:<region>:<account>:stateMachine:<name>", ' +
+              'or "${ChildArn}" with `definitionSubstitutions`.'),
+      );
+    } else if (typeof value === 'string') {
+      const literal = jsonata ? jsonataStringLiteral(value) : value;
+      if (literal === undefined) {
         runtimeArn = `"StateMachineArn": "${value}"`;
       } else {
-        stateMachineArn = this.substitute(value, `${field}.StateMachineArn`, name);
+        stateMachineArn = this.substitute(literal, `${field}.StateMachineArn`, name);
       }
     } else {
       throw new Error(
@@ -349,11 +368,16 @@ function readChain(
     // Parallel states are walked as objects (a Parallel renders its branches only once bound to a graph).
     if (!(state instanceof sfn.TaskStateBase || state instanceof sfn.CustomState)) continue;
     const json = state.toStateJson() as JsonObject;
+    const others = reader.others.length;
     reader.readGraph({ States: { [state.stateId]: json } }, 'JSONPath', context);
     if (!(state instanceof sfn.TaskStateBase)) continue;
-    if (typeof json.Resource !== 'string' || !NESTED_RESOURCE.test(json.Resource)) continue;
     // `taskPolicies` is protected: the statements a task adds to the state machine's role when it is bound.
     const policies = (state as unknown as { taskPolicies?: iam.PolicyStatement[] }).taskPolicies ?? [];
+    if (typeof json.Resource !== 'string' || !NESTED_RESOURCE.test(json.Resource)) {
+      // A task construct that brings its own statements (LambdaInvoke, CallAwsService, ...) is granted by them.
+      if (policies.length > 0) reader.others.splice(others);
+      continue;
+    }
     replacedStatements.push(...policies);
     const credentials = json.Credentials;
     if (isObject(credentials) && typeof credentials.RoleArn === 'string') replacedAssumeRoles.push(credentials.RoleArn);
@@ -451,6 +475,30 @@ function languageOf(node: JsonObject): QueryLanguage | undefined {
 function isJsonataExpression(value: string): boolean {
   const trimmed = value.trim();
   return trimmed.startsWith('{%') && trimmed.endsWith('%}');
+}
+
+/**
+ * The value of a JSONata field: the text itself, or the string of an expression that is one string literal without
+ * escapes (`{% 'arn:...' %}`), which JSONata evaluates to exactly that text; undefined for any other expression.
+ */
+function jsonataStringLiteral(value: string): string | undefined {
+  if (!isJsonataExpression(value)) return value;
+  const literal = /^\s*\{%\s*(?:'([^'\\]*)'|"([^"\\]*)")\s*%\}\s*$/.exec(value);
+  return literal ? (literal[1] ?? literal[2]) : undefined;
+}
+
+/** A CloudFormation intrinsic function object (`{"Ref": ...}`, `{"Fn::Join": ...}`), as SAM or Serverless write them. */
+function isIntrinsic(value: Json): boolean {
+  if (!isObject(value)) return false;
+  const keys = Object.keys(value);
+  return keys.length === 1 && (keys[0] === 'Ref' || keys[0].startsWith('Fn::'));
+}
+
+/** How messages show a value that should have been a string. */
+function notString(value: Json): string {
+  if (value === null) return 'null';
+  const kind = Array.isArray(value) ? 'an array' : isObject(value) ? 'an object' : `a ${typeof value}`;
+  return `${kind}: ${truncate(JSON.stringify(value))}`;
 }
 
 function isObject(value: Json | undefined): value is JsonObject {

@@ -1,7 +1,9 @@
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { ASSUME_ROLE } from './grants';
+import { ASSUME_ROLE, EXECUTION_ACTIONS, START_EXECUTION, START_SYNC_EXECUTION } from './grants';
+
+const START_ACTIONS = [START_EXECUTION, START_SYNC_EXECUTION];
 
 /**
  * The parent's role. aws-cdk-lib task constructs that start children (`StepFunctionsStartExecution`) add their own
@@ -60,9 +62,18 @@ export class ParentRole extends iam.Role {
     return super.addToPrincipalPolicy(statement);
   }
 
-  /** Whether statements of states-related actions reached the role from outside this library. */
-  public receivedStatesGrants(): boolean {
-    return [...this.added].some((s) => s.actions.some((a) => a.startsWith('states:') && /Execution$/.test(a)));
+  /**
+   * The statements that reached the role from outside this library and start child state machines
+   * (`states:StartExecution`, `states:StartSyncExecution`), with, when there is one, those that describe or stop
+   * executions (which aws-cdk-lib's `.sync` tasks add beside the start). A statement that only describes or stops
+   * executions, with no start beside it, is a task of the parent's own (a `CallAwsService` `sfn:describeExecution`
+   * on executions it did not start): not a child's grant, so not returned.
+   */
+  public foreignChildGrants(): iam.PolicyStatement[] {
+    const has = (s: iam.PolicyStatement, actions: string[]) => s.actions.some((a) => actions.includes(a));
+    const statements = [...this.added];
+    if (!statements.some((s) => has(s, START_ACTIONS))) return [];
+    return statements.filter((s) => has(s, [...START_ACTIONS, ...EXECUTION_ACTIONS]));
   }
 
   private isReplacedAssumeRole(statement: iam.PolicyStatement): boolean {
