@@ -366,7 +366,7 @@ describe('the checks on Express children started with .sync', () => {
     const broad = allow('states:DescribeExecution', states('express:ExpressChild*'));
     expect(findings(template(syncDefinition, [...STANDARD_SET, broad], parent, EXPRESS_CHILD))).toEqual([
       expect.stringContaining(
-        `also allows states:DescribeExecution on ${states('express:ExpressChildAdmin:example-execution-id')}`,
+        `also allows states:DescribeExecution on ${states('express:ExpressChildAdmin:example-execution-id:example-express-id')}`,
       ),
     ]);
   });

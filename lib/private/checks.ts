@@ -364,7 +364,7 @@ export function nearMisses(call: RequiredCall): RequiredCall[] {
       break;
     case 'executions': {
       const name = parts[6];
-      add(call.action, [...parts.slice(0, 6), `${name}Admin`, EXAMPLE_EXECUTION].join(':'));
+      add(call.action, [...parts.slice(0, 6), `${name}Admin`, ...parts.slice(7)].join(':'));
       break;
     }
     case 'events':
