@@ -1,7 +1,7 @@
 import { CheckRule, Finding, RULES } from './check-rules';
 import { MANAGED_RULE_NAME } from './grants';
 import { Call, decide, SourcedPolicy, statementApplies, StatementRef } from './policy-evaluator';
-import { EXAMPLE_EXECUTION, EXAMPLE_MAP_RUN, parentNeeds, RequiredCall } from './required-calls';
+import { EXAMPLE_MAP_RUN, parentNeeds, RequiredCall } from './required-calls';
 import {
   asString,
   describeMarker,
