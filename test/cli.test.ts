@@ -155,6 +155,15 @@ describe('cdk-nested-workflow-role (the command line, as a process)', () => {
     expect(probes.length).toBeGreaterThan(30);
   });
 
+  test("the README's Map Run policy is what policy --document map-run prints", () => {
+    const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf-8');
+    const section = readme.slice(readme.indexOf('--parent-name OrderPipeline --document map-run`'));
+    const block = section.slice(section.indexOf('```json') + 7, section.indexOf('```', section.indexOf('```json') + 7));
+    const result = cli(...MAP_ARGS, '--parent-name', 'OrderPipeline', '--document', 'map-run');
+    expect(result.status).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual(JSON.parse(block));
+  });
+
   test('policy on test/definitions/distributed-map.asl.json without --parent-name: says to pass it, exit 1', () => {
     const result = cli(...MAP_ARGS);
     expect(result.status).toBe(1);
