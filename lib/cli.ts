@@ -9,6 +9,8 @@ import { RegionInfo } from 'aws-cdk-lib/region-info';
 import { NestedWorkflowRole } from './nested-workflow-role';
 import { checkTemplateFile } from './private/check-app';
 import { Finding } from './private/check-rules';
+import { readDefinition } from './private/definition';
+import { MAP_RUN_POLICY_ID } from './private/map-run';
 import { isObject, JsonObject, TemplateEnv, TemplateReader } from './private/template-reader';
 
 /**
@@ -34,15 +36,20 @@ Options:
   --region R                  the parent's region (required)
   --account A                 the parent's account (required)
   --partition P               the parent's partition (default: the region's)
-  --parent-name NAME          trust only the state machine NAME (aws:SourceArn), not every one of the account
-  --document identity|trust   print only that policy document (default: both, as {"IdentityPolicy", "TrustPolicy"})
+  --parent-name NAME          the parent state machine's name: trust only it (aws:SourceArn), not every one of the
+                              account; required for a definition with a Distributed Map, whose Map Runs start
+                              child workflow executions of the parent itself
+  --document identity|map-run|trust
+                              print only that policy document (default: all, as {"IdentityPolicy", "MapRunPolicy"
+                              (Distributed Maps only), "TrustPolicy"})
   --help                      show this help`;
 
 const CHECK_USAGE = `Usage: cdk-nested-workflow-role check <template.json>... [options]
 
 Checks every AWS::StepFunctions::StateMachine of the templates (synthesized by CDK, or transformed from SAM or
 Serverless) that starts child state machines: the calls Step Functions makes against the policies of its role.
-Rules: NWR1 missing (error), NWR2 too broad, NWR3 wrong partition, NWR4 undecidable (warnings).
+Rules: NWR1 missing, NWR5 cannot run (errors), NWR2 too broad, NWR3 wrong partition, NWR4 undecidable
+(warnings).
 Exits with 1 when any error is found.
 
 Options:
@@ -124,8 +131,8 @@ function policyCommand(args: string[], output: Output): number {
     );
   }
   const document = values.document;
-  if (document !== undefined && document !== 'identity' && document !== 'trust') {
-    throw new Error(`\`--document\` must be identity or trust, got: ${document}`);
+  if (document !== undefined && !['identity', 'map-run', 'trust'].includes(document)) {
+    throw new Error(`\`--document\` must be identity, map-run or trust, got: ${document}`);
   }
   const substitutions: { [key: string]: string } = {};
   for (const entry of values.substitution ?? []) {
@@ -133,15 +140,25 @@ function policyCommand(args: string[], output: Output): number {
     if (equals <= 0) throw new Error(`\`--substitution\` must be Name=Value, got: ${entry}`);
     substitutions[entry.slice(0, equals)] = entry.slice(equals + 1);
   }
+  const parentName = values['parent-name'];
+  const definitionBody = sfn.DefinitionBody.fromFile(positionals[0]);
+  // Map Runs start executions of the parent itself: the policy names it (the construct's own errors come first).
+  const maps = readDefinition('Parent/ParentRole', definitionBody, substitutions).distributedMaps;
+  if (maps.length > 0 && parentName === undefined) {
+    throw new Error(
+      `\`--parent-name\` is required: Distributed Map ${maps.map((m) => `'${m.stateName}'`).join(', ')} runs child workflow executions of the parent state machine itself, ` +
+        "so the policy grants states:StartExecution on the parent's own ARN. Pass the parent state machine's name: --parent-name NAME.",
+    );
+  }
 
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk-nested-workflow-role-'));
   try {
     const app = new App({ outdir, context: { 'aws:cdk:disable-creation-stack-traces': true } });
     const stack = new Stack(app, 'Parent', { env: { account, region } });
     const parentRole = new NestedWorkflowRole(stack, 'ParentRole', {
-      definitionBody: sfn.DefinitionBody.fromFile(positionals[0]),
+      definitionBody,
       definitionSubstitutions: substitutions,
-      parentStateMachineName: values['parent-name'],
+      parentStateMachineName: parentName,
     });
     const assembly = app.synth();
     for (const construct of stack.node.findAll()) {
@@ -151,14 +168,20 @@ function policyCommand(args: string[], output: Output): number {
     }
     const template = assembly.getStackByName(stack.stackName).template as JsonObject;
     const reader = new TemplateReader(template, { partition, region, account });
-    const roleId = stack.resolve((parentRole.role.node.defaultChild as CfnElement).logicalId) as string;
+    const logicalId = (element: CfnElement) => stack.resolve(element.logicalId) as string;
+    const roleId = logicalId(parentRole.role.node.defaultChild as CfnElement);
+    const mapRunElement = parentRole.node.tryFindChild(MAP_RUN_POLICY_ID) as CfnElement | undefined;
+    const mapRunId = mapRunElement ? logicalId(mapRunElement) : undefined;
     const identity: JsonObject[] = [];
-    for (const resource of Object.values(reader.resources)) {
+    let mapRun: JsonObject | undefined;
+    for (const [id, resource] of Object.entries(reader.resources)) {
       const props = resource.Properties ?? {};
       const roles = Array.isArray(props.Roles) ? props.Roles : [];
       const isPolicy = resource.Type === 'AWS::IAM::Policy' || resource.Type === 'AWS::IAM::ManagedPolicy';
       if (isPolicy && roles.some((r) => isObject(r) && r.Ref === roleId)) {
-        identity.push(reader.resolve(props.PolicyDocument) as JsonObject);
+        const resolved = reader.resolve(props.PolicyDocument) as JsonObject;
+        if (id === mapRunId) mapRun = resolved;
+        else identity.push(resolved);
       }
     }
     const trust = reader.resolve(reader.resources[roleId].Properties?.AssumeRolePolicyDocument) as JsonObject;
@@ -168,12 +191,27 @@ function policyCommand(args: string[], output: Output): number {
         `warning: the grants do not fit one policy (IAM quotas): ${identity.length} documents; attach each (IdentityPolicy, ManagedPolicies).`,
       );
     }
+    if (document === 'identity' && mapRun) {
+      output.err(
+        'warning: the Map Run grants of the Distributed Maps are a separate document: print it with --document map-run and attach it to the role too.',
+      );
+    }
+    if (document === 'map-run' && !mapRun) {
+      throw new Error('`--document map-run`: the definition has no Distributed Map, so there is no Map Run policy.');
+    }
     const result =
       document === 'identity'
         ? first
         : document === 'trust'
           ? trust
-          : { IdentityPolicy: first, ...(more.length > 0 ? { ManagedPolicies: more } : {}), TrustPolicy: trust };
+          : document === 'map-run'
+            ? mapRun
+            : {
+                IdentityPolicy: first,
+                ...(more.length > 0 ? { ManagedPolicies: more } : {}),
+                ...(mapRun ? { MapRunPolicy: mapRun } : {}),
+                TrustPolicy: trust,
+              };
     output.out(JSON.stringify(result, null, 2));
     return 0;
   } finally {

@@ -22,9 +22,14 @@ import { RULES } from './private/check-rules';
  *   accounts, regions or rules), with one example;
  * - `NWR3` (warning): an `arn:aws:` literal in a stack whose partition is not known to be `aws`;
  * - `NWR4` (warning): what cannot be decided at synthesis (a parameter without Default, a child chosen at run time,
- *   a condition the checks do not evaluate, a managed policy outside the template).
+ *   a condition the checks do not evaluate, a managed policy outside the template);
+ * - `NWR5` (error): a definition that cannot run, with the construct's own error text (a task that waits in a parent
+ *   whose `StateMachineType` is EXPRESS or in an EXPRESS-mode Distributed Map, a Map Run label Step Functions refuses).
  *
- * The report's `success` is false only when an unacknowledged `NWR1` finding remains.
+ * The calls include the Map Runs of the parent's Distributed Maps (on the parent's own ARN) and the Express
+ * executions of a `.sync` child the template defines as EXPRESS.
+ *
+ * The report's `success` is false only when an unacknowledged `NWR1` or `NWR5` finding remains.
  *
  * @example
  * declare const app: App;

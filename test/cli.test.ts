@@ -5,7 +5,7 @@ import * as path from 'path';
 import { main } from '../lib/cli';
 import { addMixedParents, cleanUp, newCheckedApp, runChecks } from './util/checks';
 import { ACCOUNT, PARTITION, REGION, stateMachineArn } from './util/fixtures';
-import { ChildScenario, probesFor } from './util/probes';
+import { ChildScenario, mapRunProbesFor, probesFor } from './util/probes';
 import { simulate, simulateTrust } from './util/simulator';
 
 const ROOT = path.join(__dirname, '..');
@@ -49,6 +49,22 @@ const README_ARGS = [
   `ShippingChildArn=${stateMachineArn('ShippingChild')}`,
   '--substitution',
   `NotifyFunctionArn=arn:aws:lambda:${REGION}:${ACCOUNT}:function:Notify`,
+];
+
+// test/definitions/distributed-map.asl.json: a Distributed Map (Label Orders) and two children.
+const MAP_ARGS = [
+  'policy',
+  path.join(__dirname, 'definitions', 'distributed-map.asl.json'),
+  '--region',
+  REGION,
+  '--account',
+  ACCOUNT,
+  '--substitution',
+  `ReportChildArn=${stateMachineArn('ReportChild')}`,
+  '--substitution',
+  `ItemChildArn=${stateMachineArn('ItemChild')}`,
+  '--substitution',
+  'Bucket=orders-bucket',
 ];
 
 describe('cdk-nested-workflow-role (the command line, as a process)', () => {
@@ -104,6 +120,58 @@ describe('cdk-nested-workflow-role (the command line, as a process)', () => {
     expect(JSON.parse(trust.stdout).Statement[0].Condition.ArnLike).toEqual({
       'aws:SourceArn': [stateMachineArn('OrderPipeline'), `${stateMachineArn('OrderPipeline')}:*`],
     });
+  });
+
+  test('policy on test/definitions/distributed-map.asl.json with --parent-name prints the Map Run policy too, which the simulator finds exact', async () => {
+    const result = cli(...MAP_ARGS, '--parent-name', 'OrderPipeline');
+    expect(result.status).toBe(0);
+    const printed = JSON.parse(result.stdout);
+    expect(Object.keys(printed)).toEqual(['IdentityPolicy', 'MapRunPolicy', 'TrustPolicy']);
+    const execution = (rest: string) => `arn:aws:states:${REGION}:${ACCOUNT}:execution:${rest}`;
+    expect(printed.MapRunPolicy.Statement).toEqual([
+      { Action: 'states:StartExecution', Effect: 'Allow', Resource: stateMachineArn('OrderPipeline') },
+      {
+        Action: ['states:DescribeExecution', 'states:StopExecution'],
+        Effect: 'Allow',
+        Resource: execution('OrderPipeline:*'),
+      },
+      { Action: 'states:RedriveExecution', Effect: 'Allow', Resource: execution('OrderPipeline/Orders:*') },
+    ]);
+    const policies = {
+      identityPolicies: [printed.IdentityPolicy, printed.MapRunPolicy],
+      trustPolicy: printed.TrustPolicy,
+      policyResourceCount: 2,
+    };
+    const probes = [
+      ...mapRunProbesFor({ ...ENV, name: 'OrderPipeline', labels: ['Orders'] }),
+      ...probesFor({ ...ENV, name: 'ReportChild', pattern: 'RUN_JOB' }, ENV),
+    ];
+    const failures: string[] = [];
+    for (const probe of probes) {
+      const decision = (await simulate(policies, probe, ENV)) === 'Allowed' ? 'Allowed' : 'Denied';
+      if (decision !== probe.expect) failures.push(`${probe.label}: expected ${probe.expect}, got ${decision}`);
+    }
+    expect(failures).toEqual([]);
+    expect(probes.length).toBeGreaterThan(30);
+  });
+
+  test("the README's Map Run policy is what policy --document map-run prints", () => {
+    const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf-8');
+    const section = readme.slice(readme.indexOf('--parent-name OrderPipeline --document map-run`'));
+    const block = section.slice(section.indexOf('```json') + 7, section.indexOf('```', section.indexOf('```json') + 7));
+    const result = cli(...MAP_ARGS, '--parent-name', 'OrderPipeline', '--document', 'map-run');
+    expect(result.status).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual(JSON.parse(block));
+  });
+
+  test('policy on test/definitions/distributed-map.asl.json without --parent-name: says to pass it, exit 1', () => {
+    const result = cli(...MAP_ARGS);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toBe(
+      "Error: `--parent-name` is required: Distributed Map 'Process orders' runs child workflow executions of the parent state machine itself, " +
+        "so the policy grants states:StartExecution on the parent's own ARN. Pass the parent state machine's name: --parent-name NAME.\n",
+    );
+    expect(result.stdout).toBe('');
   });
 
   test('policy on test/definitions/parent.asl.json: a child in another account without Credentials fails like the construct, exit 1', () => {
@@ -178,7 +246,7 @@ describe('cdk-nested-workflow-role (help and errors)', () => {
   test.each([
     [['--help'], 'Commands:'],
     [['policy', '--help'], '--substitution Name=Value'],
-    [['check', '--help'], 'NWR1 missing (error)'],
+    [['check', '--help'], 'NWR1 missing, NWR5 cannot run (errors)'],
   ])('%j prints its help', (args, text) => {
     const { code, out } = run(...args);
     expect(code).toBe(0);
@@ -204,7 +272,7 @@ describe('cdk-nested-workflow-role (help and errors)', () => {
     ],
     [
       ['policy', README_FILE, '--region', REGION, '--account', ACCOUNT, '--document', 'both'],
-      '`--document` must be identity or trust, got: both',
+      '`--document` must be identity, map-run or trust, got: both',
     ],
     [
       ['policy', README_FILE, '--region', REGION, '--account', ACCOUNT, '--substitution', 'NoEquals'],
@@ -213,6 +281,24 @@ describe('cdk-nested-workflow-role (help and errors)', () => {
     [
       ['policy', README_FILE, '--region', REGION, '--account', ACCOUNT],
       'uses ${OrderChildArn} in its Parameters.StateMachineArn, but `definitionSubstitutions` has no `OrderChildArn`',
+    ],
+    [
+      [
+        'policy',
+        README_FILE,
+        '--region',
+        REGION,
+        '--account',
+        ACCOUNT,
+        '--document',
+        'map-run',
+        ...README_ARGS.slice(6),
+      ],
+      '`--document map-run`: the definition has no Distributed Map, so there is no Map Run policy.',
+    ],
+    [
+      MAP_ARGS,
+      "`--parent-name` is required: Distributed Map 'Process orders' runs child workflow executions of the parent state machine itself",
     ],
     [['check'], 'check takes at least one template file'],
     [['check', 'missing.template.json'], 'cannot read the template missing.template.json'],
@@ -246,6 +332,24 @@ describe('cdk-nested-workflow-role policy (in this process)', () => {
     expect(code).toBe(1);
     expect(out).toBe('');
     expect(err).toContain(`the StateMachineArn of state 'Process order' must be a state machine ARN`);
+  });
+});
+
+describe('cdk-nested-workflow-role policy --document with a Distributed Map (in this process)', () => {
+  test('map-run prints the Map Run policy alone; identity prints the nested workflow grants and warns that the Map Run grants are apart', () => {
+    const mapRun = run(...MAP_ARGS, '--parent-name', 'OrderPipeline', '--document', 'map-run');
+    expect(mapRun.code).toBe(0);
+    expect(JSON.parse(mapRun.out).Statement.map((s: any) => s.Action)).toEqual([
+      'states:StartExecution',
+      ['states:DescribeExecution', 'states:StopExecution'],
+      'states:RedriveExecution',
+    ]);
+    const identity = run(...MAP_ARGS, '--parent-name', 'OrderPipeline', '--document', 'identity');
+    expect(identity.code).toBe(0);
+    expect(JSON.stringify(JSON.parse(identity.out))).not.toContain('OrderPipeline');
+    expect(identity.err).toContain(
+      'warning: the Map Run grants of the Distributed Maps are a separate document: print it with --document map-run and attach it to the role too.',
+    );
   });
 });
 
@@ -306,5 +410,88 @@ describe('cdk-nested-workflow-role check (in this process)', () => {
       ACCOUNT,
     );
     expect(out.trim().split('\n').pop()).toBe('0 errors, 2 warnings in 2 templates');
+  });
+});
+
+describe('cdk-nested-workflow-role check on Distributed Maps and Express parents (in this process)', () => {
+  test('a Distributed Map parent without Map Run grants (NWR1) and an Express parent with a .sync task (NWR5): errors, exit 1', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nwr-cli-'));
+    try {
+      const role = {
+        Type: 'AWS::IAM::Role',
+        Properties: {
+          AssumeRolePolicyDocument: {},
+          Policies: [
+            {
+              PolicyName: 'P',
+              PolicyDocument: {
+                Statement: [{ Effect: 'Allow', Action: 'states:StartExecution', Resource: stateMachineArn('Child') }],
+              },
+            },
+          ],
+        },
+      };
+      const task = (resource: string) => ({
+        Type: 'Task',
+        Resource: `arn:aws:states:::states:${resource}`,
+        Parameters: { StateMachineArn: stateMachineArn('Child') },
+        End: true,
+      });
+      const template = {
+        Resources: {
+          Role: role,
+          MapParent: {
+            Type: 'AWS::StepFunctions::StateMachine',
+            Properties: {
+              StateMachineName: 'MapParent',
+              RoleArn: { 'Fn::GetAtt': ['Role', 'Arn'] },
+              DefinitionString: JSON.stringify({
+                StartAt: 'Map',
+                States: {
+                  Map: {
+                    Type: 'Map',
+                    Label: 'Items',
+                    ItemProcessor: {
+                      ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' },
+                      StartAt: 'Start',
+                      States: { Start: task('startExecution') },
+                    },
+                    End: true,
+                  },
+                },
+              }),
+            },
+          },
+          ExpressParent: {
+            Type: 'AWS::StepFunctions::StateMachine',
+            Properties: {
+              StateMachineType: 'EXPRESS',
+              RoleArn: { 'Fn::GetAtt': ['Role', 'Arn'] },
+              DefinitionString: JSON.stringify({
+                StartAt: 'Run',
+                States: { Run: task('startExecution.waitForTaskToken') },
+              }),
+            },
+          },
+        },
+      };
+      const file = path.join(dir, 'map.template.json');
+      fs.writeFileSync(file, JSON.stringify(template));
+      const { code, out } = run('check', file, '--region', REGION, '--account', ACCOUNT);
+      expect(code).toBe(1);
+      const lines = out.trim().split('\n');
+      expect(lines.filter((l) => /^(ERROR|WARNING) /.test(l))).toEqual([
+        expect.stringMatching(
+          new RegExp(
+            `^ERROR NWR1 ${file} MapParent: The role Role does not allow: states:StartExecution on ${stateMachineArn('MapParent')} \\(state 'Map'\\);`,
+          ),
+        ),
+        `ERROR NWR5 ${file} ExpressParent: The definition cannot run: the parent's StateMachineType is EXPRESS, but state 'Run' (arn:aws:states:::states:startExecution.waitForTaskToken) waits for a job or a callback, ` +
+          'and Express workflows support only request-response integrations. Use the request-response resource (without .sync or .waitForTaskToken) or arn:<partition>:states:::aws-sdk:sfn:startSyncExecution for an Express child, or make the parent a STANDARD state machine.',
+      ]);
+      expect(lines.pop()).toBe('2 errors, 0 warnings in 1 template');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { App, Stack } from 'aws-cdk-lib';
+import { App, ArnFormat, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -229,6 +229,130 @@ describe('the checks evaluator agrees with the IAM simulator', () => {
     expect(compared).toBeGreaterThan(60);
   });
 });
+
+describe('the checks evaluator agrees with the IAM simulator on Map Runs and Express .sync children', () => {
+  test("on aws-cdk-lib's DistributedMapPolicy, NestedWorkflowRole's Map Run policy and a hand-written too broad role: every call and near miss", async () => {
+    const app = new App({ context: { 'aws:cdk:disable-creation-stack-traces': true } });
+    const stack = new Stack(app, 'Stack', { env: { account: ACCOUNT, region: REGION } });
+    const child = inStackChild(stack, 'Child', { stateMachineName: 'Child' });
+    const item = inStackChild(stack, 'ItemChild', {
+      stateMachineName: 'ItemChild',
+      stateMachineType: sfn.StateMachineType.EXPRESS,
+    });
+    // aws-cdk-lib only: sfn.DistributedMap and StepFunctionsStartExecution.
+    const map = new sfn.DistributedMap(stack, 'Process items', { label: 'Items', itemsPath: '$.items' });
+    map.itemProcessor(
+      new tasks.StepFunctionsStartExecution(stack, 'Start item', {
+        stateMachine: child,
+        integrationPattern: sfn.IntegrationPattern.RUN_JOB,
+      }),
+    );
+    new sfn.StateMachine(stack, 'TaskParent', {
+      stateMachineName: 'TaskParent',
+      definitionBody: sfn.DefinitionBody.fromChainable(map),
+    });
+    // NestedWorkflowRole: a labelled Distributed Map whose items start an Express child with .sync:2.
+    const definitionBody = sfn.DefinitionBody.fromString(
+      fs.readFileSync(path.join(__dirname, 'definitions', 'distributed-map.asl.json'), 'utf-8'),
+    );
+    const definitionSubstitutions = {
+      ReportChildArn: child.stateMachineArn,
+      ItemChildArn: item.stateMachineArn,
+      Bucket: 'orders-bucket',
+    };
+    const parentRole = new NestedWorkflowRole(stack, 'ParentRole', { definitionBody, definitionSubstitutions });
+    new sfn.StateMachine(stack, 'LibraryParent', {
+      stateMachineName: 'LibraryParent',
+      role: parentRole.role,
+      definitionBody,
+      definitionSubstitutions,
+    });
+    // Hand-written: prefixes where the parent, its labels and the Express child need exact ARNs.
+    const arn = (rest: string) =>
+      stack.formatArn({ service: 'states', resource: rest, arnFormat: ArnFormat.NO_RESOURCE_NAME });
+    const handWritten = new iam.Role(stack, 'HandWrittenRole', {
+      assumedBy: new iam.ServicePrincipal('states.amazonaws.com'),
+      inlinePolicies: {
+        Broad: new iam.PolicyDocument({
+          statements: [
+            new iam.PolicyStatement({
+              actions: ['states:StartExecution'],
+              resources: [arn('stateMachine:Hand*'), item.stateMachineArn],
+            }),
+            new iam.PolicyStatement({
+              actions: ['states:DescribeExecution', 'states:StopExecution'],
+              resources: [arn('execution:Hand*'), arn('execution:ItemChild:*'), arn('express:ItemChild*')],
+            }),
+            new iam.PolicyStatement({ actions: ['states:RedriveExecution'], resources: [arn('execution:Hand/*:*')] }),
+          ],
+        }),
+      },
+    });
+    new sfn.CfnStateMachine(stack, 'HandWrittenParent', {
+      stateMachineName: 'Hand',
+      roleArn: handWritten.roleArn,
+      definitionString: JSON.stringify({
+        StartAt: 'Process items',
+        States: {
+          'Process items': {
+            Type: 'Map',
+            Label: 'Items',
+            ItemProcessor: {
+              ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' },
+              StartAt: 'Start item',
+              States: {
+                'Start item': {
+                  Type: 'Task',
+                  Resource: 'arn:aws:states:::states:startExecution.sync:2',
+                  Parameters: { StateMachineArn: '${ItemChildArn}' },
+                  End: true,
+                },
+              },
+            },
+            End: true,
+          },
+        },
+      }),
+      definitionSubstitutions: { ItemChildArn: item.stateMachineArn },
+    });
+    const template = Template.fromStack(stack).toJSON();
+
+    const compared: string[] = [];
+    const parents = readParents(new TemplateReader(template, ENV));
+    expect(parents.map((p) => p.logicalId).sort()).toEqual(
+      ['HandWrittenParent', 'LibraryParent', 'TaskParent'].map((id) => expect.stringMatching(new RegExp(`^${id}`))),
+    );
+    for (const parent of parents) {
+      const documents = rolePolicies(template, parent.role!, ENV).identityPolicies;
+      for (const call of [...parent.calls, ...parent.calls.flatMap(nearMisses)]) {
+        const ours = simple(decide(parent.policies, call).decision);
+        const theirs = await simulated(documents, call);
+        expect(`${parent.logicalId} ${call.action} ${call.resource} ${JSON.stringify(call.context)}: ${ours}`).toBe(
+          `${parent.logicalId} ${call.action} ${call.resource} ${JSON.stringify(call.context)}: ${theirs}`,
+        );
+        compared.push(`${ours} ${call.action} ${call.resource}`);
+      }
+    }
+    // The new calls were compared, allowed and denied.
+    expect(compared).toEqual(
+      expect.arrayContaining([
+        `Allowed states:RedriveExecution ${executionArnOf('LibraryParent/Orders:example-execution-id')}`,
+        `Denied states:RedriveExecution ${executionArnOf('LibraryParent/OrdersOther:example-execution-id')}`,
+        `Allowed states:RedriveExecution ${executionArnOf('Hand/ItemsOther:example-execution-id')}`,
+        `Allowed states:StartExecution ${stateMachineArn('HandAdmin')}`,
+        `Denied states:StartExecution ${stateMachineArn('TaskParentAdmin')}`,
+        `Denied states:StartExecution ${stateMachineArn('OtherStateMachine')}`,
+        `Denied states:RedriveExecution ${executionArnOf('TaskParent/ItemsOther:example-execution-id')}`,
+        `Allowed states:DescribeExecution arn:aws:states:${REGION}:${ACCOUNT}:express:ItemChild:example-execution-id:example-express-id`,
+        `Allowed states:DescribeExecution arn:aws:states:${REGION}:${ACCOUNT}:express:ItemChildAdmin:example-execution-id:example-express-id`,
+        `Denied states:DescribeExecution arn:aws:states:${REGION}:${ACCOUNT}:express:ItemChildAdmin:example-execution-id:example-express-id`,
+      ]),
+    );
+    expect(compared.length).toBeGreaterThan(60);
+  });
+});
+
+const executionArnOf = (rest: string) => `arn:aws:states:${REGION}:${ACCOUNT}:execution:${rest}`;
 
 describe('the checks evaluator', () => {
   test('a statement whose resource is not known at synthesis may allow the call: undecidable, never guessed', () => {

@@ -37,6 +37,12 @@ export const RULES = {
     info: 'The checks cannot decide whether the role allows what the parent needs: a value or condition is not known at synthesis.',
     fix: 'Check the finding by hand, or make the value known at synthesis (a stack env, a parameter Default, a child named in the definition).',
   },
+  cannotRun: {
+    id: 'NWR5',
+    severity: 'error',
+    info: 'The definition cannot run as it is: a task waits for a job or a callback (.sync, .waitForTaskToken) in an Express parent or in the Express child workflow executions of a Distributed Map, or a Map Run label is one Step Functions refuses.',
+    fix: 'Use the request-response integration (or aws-sdk:sfn:startSyncExecution for an Express child), make the parent or the Distributed Map (ExecutionType) STANDARD, or rename the Map Run label, as the message says.',
+  },
 } as const satisfies { [name: string]: CheckRule };
 
 export type RuleName = keyof typeof RULES;

@@ -1,7 +1,7 @@
 import { CheckRule, Finding, RULES } from './check-rules';
 import { MANAGED_RULE_NAME } from './grants';
 import { Call, decide, SourcedPolicy, statementApplies, StatementRef } from './policy-evaluator';
-import { EXAMPLE_EXECUTION, parentNeeds, RequiredCall } from './required-calls';
+import { EXAMPLE_MAP_RUN, parentNeeds, RequiredCall } from './required-calls';
 import {
   asString,
   describeMarker,
@@ -29,6 +29,7 @@ export function checkTemplate(reader: TemplateReader): Finding[] {
   for (const parent of read) {
     const add = (rule: CheckRule, message: string, others: string[] = []) =>
       findings.push({ rule, parent: parent.logicalId, resources: others, message, templatePath: reader.templatePath });
+    for (const reason of parent.cannotRun) add(RULES.cannotRun, `The definition cannot run: ${reason}`);
     for (const reason of parent.undecidable) add(RULES.undecidable, reason);
     if (parent.wrongPartition.length > 0) {
       add(
@@ -122,6 +123,8 @@ export interface ReadParent {
   readonly calls: RequiredCall[];
   readonly needsManagedRule: boolean;
   readonly undecidable: string[];
+  /** Why the definition cannot run (NWR5). */
+  readonly cannotRun: string[];
   readonly wrongPartition: string[];
 }
 
@@ -155,14 +158,21 @@ function readParent(
         undecidable: [
           `The definition is in S3 (${key}), not in the template or its cloud assembly: it cannot be read.`,
         ],
+        cannotRun: [],
         wrongPartition: [],
       };
     }
     rawDefinitions.push(definition);
   }
   if (definition === undefined) return undefined;
-  // Only parents that may start a child are checked.
-  if (!/startExecution|startSyncExecution/i.test(definition)) return undefined;
+  // Only parents that may start a child (a nested workflow, a Map Run) are checked, and Express parents that may wait.
+  const express = props.StateMachineType === 'EXPRESS';
+  if (
+    !/startExecution|startSyncExecution|DISTRIBUTED/i.test(definition) &&
+    !(express && /\.sync|waitForTaskToken/.test(definition))
+  ) {
+    return undefined;
+  }
 
   const substitutions: { [key: string]: string } = {};
   const resolvedSubstitutions = reader.resolve(props.DefinitionSubstitutions);
@@ -177,9 +187,12 @@ function readParent(
     region: reader.region,
     account: reader.account,
     childType: (arn) => childTypes.get(arn),
+    name: reader.resolveString({ 'Fn::GetAtt': [logicalId, 'Name'] }),
+    stateMachineType: express ? 'EXPRESS' : 'STANDARD',
   });
   undecidable.push(...needs.undecidable);
-  if (needs.calls.length === 0 && needs.undecidable.length === 0) return undefined;
+  const { cannotRun } = needs;
+  if (needs.calls.length === 0 && needs.undecidable.length === 0 && cannotRun.length === 0) return undefined;
 
   const knownAws = reader.env.partition === 'aws';
   const wrongPartition: string[] = [];
@@ -201,6 +214,7 @@ function readParent(
       calls: needs.calls,
       needsManagedRule: needs.needsManagedRule,
       undecidable,
+      cannotRun,
       wrongPartition,
     };
   }
@@ -219,6 +233,7 @@ function readParent(
     calls: needs.calls,
     needsManagedRule: needs.needsManagedRule,
     undecidable,
+    cannotRun,
     wrongPartition,
   };
 }
@@ -324,9 +339,13 @@ function collectReferences(value: Json, into: Set<string>): void {
 const OTHER_ACCOUNTS = ['999999999999', '888888888888'];
 const OTHER_REGIONS = ['ap-south-2', 'ap-south-1'];
 
+/** A state machine that is neither the parent nor one of its children. */
+const OTHER_STATE_MACHINE = 'OtherStateMachine';
+
 /**
  * Calls the parent never makes, close to one it makes: a name that merely starts with the child's (`<name>Admin`),
- * another account and region, another rule, another action on the same resource.
+ * another account and region, another rule, another action on the same resource; for its Map Runs, another state
+ * machine, the executions of `<parent>Admin`, another Map Run label, a redrive of the parent's own executions.
  */
 export function nearMisses(call: RequiredCall): RequiredCall[] {
   const parts = call.resource.split(':');
@@ -345,7 +364,7 @@ export function nearMisses(call: RequiredCall): RequiredCall[] {
       break;
     case 'executions': {
       const name = parts[6];
-      add(call.action, [...parts.slice(0, 6), `${name}Admin`, EXAMPLE_EXECUTION].join(':'));
+      add(call.action, [...parts.slice(0, 6), `${name}Admin`, ...parts.slice(7)].join(':'));
       break;
     }
     case 'events':
@@ -355,6 +374,21 @@ export function nearMisses(call: RequiredCall): RequiredCall[] {
     case 'assumeRole':
       add(call.action, `${call.resource}Admin`);
       return misses;
+    case 'mapRun': {
+      // stateMachine:<parent>, execution:<parent>:<id> or execution:<parent>/<label>:<id>
+      const [name, label] = parts[6].split('/');
+      const named = (n: string, l: string | undefined) =>
+        [...parts.slice(0, 6), l === undefined ? n : `${n}/${l}`, ...parts.slice(7)].join(':');
+      add(call.action, named(`${name}Admin`, label));
+      add(call.action, named(OTHER_STATE_MACHINE, label));
+      if (parts[5] === 'stateMachine') add('states:DeleteStateMachine', call.resource, null);
+      if (label !== undefined) {
+        // Another label of this parent when the Map Runs are labelled (an unlabelled Map Run may have any label).
+        if (label !== EXAMPLE_MAP_RUN) add(call.action, named(name, `${label}Other`));
+        add(call.action, named(name, undefined));
+      }
+      break;
+    }
   }
   add(call.action, other(4, OTHER_ACCOUNTS));
   add(call.action, other(3, OTHER_REGIONS));

@@ -39,22 +39,32 @@ export interface MapRunParent {
  * @throws with the state, the value and the fix
  */
 export function checkDistributedMaps(path: string, maps: DistributedMapState[], waiting: WaitingTask[]): void {
+  const error = distributedMapError(maps, waiting);
+  if (error) throw new Error(`${path}: ${error}`);
+}
+
+/**
+ * What `checkDistributedMaps` refuses, as a message without the construct path (the checks name the parent
+ * themselves), or undefined.
+ */
+export function distributedMapError(maps: DistributedMapState[], waiting: WaitingTask[]): string | undefined {
   for (const map of maps) {
     if (map.label !== undefined && !Token.isUnresolved(map.label) && !LABEL.test(map.label)) {
-      throw new Error(
-        `${path}: the Label of Distributed Map '${map.stateName}' must be 1-40 characters without white space, wildcards (* ?) or any of <>{}[]"#%\\^|~\`$&,;:/, got: ${map.label}. ` +
-          'Step Functions refuses such a label, and an IAM policy could not be scoped to it: rename the Map Run label.',
+      return (
+        `the Label of Distributed Map '${map.stateName}' must be 1-40 characters without white space, wildcards (* ?) or any of <>{}[]"#%\\^|~\`$&,;:/, got: ${map.label}. ` +
+        'Step Functions refuses such a label, and an IAM policy could not be scoped to it: rename the Map Run label.'
       );
     }
   }
   const inExpressMap = waiting.find((task) => task.runsIn === 'EXPRESS');
   if (inExpressMap) {
-    throw new Error(
-      `${path}: state '${inExpressMap.stateName}' (${inExpressMap.resource}) waits for a job or a callback, but it runs in the Express child workflow executions of Distributed Map '${inExpressMap.mapState}' ` +
-        '(ItemProcessor.ProcessorConfig.ExecutionType: EXPRESS), and Express workflows support only request-response integrations. ' +
-        'Use the request-response resource (without .sync or .waitForTaskToken), arn:<partition>:states:::aws-sdk:sfn:startSyncExecution for an Express child, or ExecutionType STANDARD.',
+    return (
+      `state '${inExpressMap.stateName}' (${inExpressMap.resource}) waits for a job or a callback, but it runs in the Express child workflow executions of Distributed Map '${inExpressMap.mapState}' ` +
+      '(ItemProcessor.ProcessorConfig.ExecutionType: EXPRESS), and Express workflows support only request-response integrations. ' +
+      'Use the request-response resource (without .sync or .waitForTaskToken), arn:<partition>:states:::aws-sdk:sfn:startSyncExecution for an Express child, or ExecutionType STANDARD.'
     );
   }
+  return undefined;
 }
 
 /**

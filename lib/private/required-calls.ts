@@ -2,6 +2,7 @@ import { Lazy } from 'aws-cdk-lib';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { readDefinition } from './definition';
 import { EVENTS_ACTIONS, MANAGED_RULE_NAME, NestedWorkflowGrants, needsFor, QUALIFIER_KEY } from './grants';
+import { distributedMapError, expressParentError, mapRunStatements } from './map-run';
 import { Call } from './policy-evaluator';
 import { parseStateMachineArn } from './state-machine-arn';
 import { markersIn, opaqueMarkersIn, describeMarker } from './template-reader';
@@ -24,13 +25,20 @@ export interface ParentInput {
   readonly account: string;
   /** The type of a child, when the template defines it (by its ARN). */
   readonly childType?: (arn: string) => 'STANDARD' | 'EXPRESS' | undefined;
+  /**
+   * The parent's own name (`StateMachineName`, or a `⟨Name.<id>⟩` marker): its Distributed Maps start child workflow
+   * executions of the parent itself.
+   */
+  readonly name: string;
+  /** The parent's `StateMachineType` (default STANDARD). */
+  readonly stateMachineType?: 'STANDARD' | 'EXPRESS';
 }
 
 /** A call and the states of the definition that make it. */
 export interface RequiredCall extends Call {
   readonly states: string[];
-  /** What the call is for: the near misses depend on it. */
-  readonly kind: 'start' | 'executions' | 'events' | 'assumeRole';
+  /** What the call is for: the near misses depend on it (`mapRun`: a call of the parent's Map Runs on itself). */
+  readonly kind: 'start' | 'executions' | 'events' | 'assumeRole' | 'mapRun';
 }
 
 export interface ParentNeeds {
@@ -39,10 +47,19 @@ export interface ParentNeeds {
   readonly needsManagedRule: boolean;
   /** What cannot be decided: a child chosen at run time, a value not known at synthesis, a definition not read. */
   readonly undecidable: string[];
+  /**
+   * Why the definition cannot run as it is (the construct's own errors): a task that waits in an Express parent or in
+   * the Express child executions of a Distributed Map, a Map Run label Step Functions refuses.
+   */
+  readonly cannotRun: string[];
 }
 
 /** The name of an execution in the calls on a child's executions (any name: the grant is on `execution:<name>:*`). */
 export const EXAMPLE_EXECUTION = 'example-execution-id';
+/** The id of an Express execution (`express:<name>:<execution>:<express id>`). */
+export const EXAMPLE_EXPRESS_ID = 'example-express-id';
+/** The label of the Map Run of a Distributed Map without `Label` (the grant is on `execution:<parent>/*:*`). */
+export const EXAMPLE_MAP_RUN = 'example-map-run';
 
 /**
  * Every call the parent needs: the one function the checks ask. Nested workflows come from the definition through
@@ -50,6 +67,7 @@ export const EXAMPLE_EXECUTION = 'example-execution-id';
  */
 export function parentNeeds(parent: ParentInput): ParentNeeds {
   const undecidable: string[] = [];
+  const cannotRun: string[] = [];
   const byKey = new Map<string, RequiredCall>();
   let needsManagedRule = false;
   const tokens = new TokenMarkers();
@@ -62,8 +80,17 @@ export function parentNeeds(parent: ParentInput): ParentNeeds {
       tokens.encodeAll(parent.substitutions),
     );
   } catch (e) {
-    return { calls: [], needsManagedRule: false, undecidable: [tokens.decode((e as Error).message)] };
+    return { calls: [], needsManagedRule: false, undecidable: [tokens.decode((e as Error).message)], cannotRun };
   }
+  const add = (call: RequiredCall) => {
+    const key = JSON.stringify([call.action, call.resource, call.context]);
+    const existing = byKey.get(key);
+    if (existing) {
+      for (const state of call.states) if (!existing.states.includes(state)) existing.states.push(state);
+    } else {
+      byKey.set(key, call);
+    }
+  };
   for (const task of tasks.nested) {
     const state = task.stateName;
     if (task.stateMachineArn === undefined) {
@@ -88,11 +115,11 @@ export function parentNeeds(parent: ParentInput): ParentNeeds {
       undecidable.push(tokens.decode((e as Error).message));
       continue;
     }
-    const express = task.express || parent.childType?.(arn) === 'EXPRESS';
+    // As NestedWorkflowRole reads a task: startSyncExecution, or a child the template defines as EXPRESS.
     const needs = needsFor({
       integrationPattern: task.integrationPattern,
-      // `.sync` on an Express child (not startSyncExecution) is not supported by Step Functions: checked elsewhere.
-      express: task.express || (express && task.integrationPattern !== sfn.IntegrationPattern.RUN_JOB),
+      express: task.express || parent.childType?.(arn) === 'EXPRESS',
+      startExecutionSync: !task.express && task.integrationPattern === sfn.IntegrationPattern.RUN_JOB,
       grantee: credentialsRole !== undefined ? 'parent-via-role' : 'parent',
       credentialsRole: credentialsRole === undefined ? undefined : tokens.encode(credentialsRole),
     });
@@ -104,31 +131,54 @@ export function parentNeeds(parent: ParentInput): ParentNeeds {
       const qualifiers = group.conditions?.['ForAnyValue:StringEquals']?.[QUALIFIER_KEY];
       for (const action of group.actions) {
         for (const { arn: pattern } of group.resources) {
-          const resource = tokens.decode(pattern).replace(/:\*$/, `:${EXAMPLE_EXECUTION}`);
+          const resource = exampleOf(tokens.decode(pattern));
           const kind = EVENTS_ACTIONS.includes(action)
             ? 'events'
             : action === 'sts:AssumeRole'
               ? 'assumeRole'
-              : resource.includes(':execution:')
+              : /:(execution|express):/.test(resource)
                 ? 'executions'
                 : 'start';
           for (const qualifier of qualifiers ?? [undefined]) {
             const context = qualifier === undefined ? undefined : { [QUALIFIER_KEY]: tokens.decode(qualifier) };
-            const key = JSON.stringify([action, resource, context]);
-            const existing = byKey.get(key);
-            if (existing) {
-              if (!existing.states.includes(state)) existing.states.push(state);
-            } else {
-              byKey.set(key, { action, resource, context, states: [state], kind });
-            }
+            add({ action, resource, context, states: [state], kind });
           }
         }
       }
     }
   }
-  // Issue 9 plugs in here: the calls of Distributed Map runs (StartExecution on the parent itself, Describe/Stop on
-  // its map run executions) and the rules of Express parents, from the same reading of the definition.
-  return { calls: [...byKey.values()], needsManagedRule, undecidable };
+  // Distributed Maps start child workflow executions of the parent itself: the construct's Map Run grants.
+  const maps = tasks.distributedMaps;
+  if (maps.length > 0) {
+    const { partition, region, account, name } = parent;
+    for (const statement of mapRunStatements({ partition, region, account, name }, maps)) {
+      for (const action of statement.actions) {
+        for (const pattern of statement.resources) {
+          const states = maps.map((m) => m.stateName);
+          add({ action, resource: exampleOf(tokens.decode(pattern)), states, kind: 'mapRun' });
+        }
+      }
+    }
+  }
+  const mapError = distributedMapError(maps, tasks.waitingTasks);
+  if (mapError) cannotRun.push(tokens.decode(mapError));
+  if (parent.stateMachineType === 'EXPRESS') {
+    const error = expressParentError("the parent's StateMachineType is EXPRESS", tasks.waitingTasks);
+    if (error) cannotRun.push(tokens.decode(error));
+  }
+  return { calls: [...byKey.values()], needsManagedRule, undecidable, cannotRun };
+}
+
+/**
+ * A call Step Functions makes on a granted pattern: `execution:<name>:*` becomes an execution of that name,
+ * `express:<name>:*` an Express execution, `execution:<parent>/*:*` (a Map Run without label) one of an unlabelled
+ * Map Run.
+ */
+function exampleOf(pattern: string): string {
+  return pattern
+    .replace(/\/\*:\*$/, `/${EXAMPLE_MAP_RUN}:*`)
+    .replace(/:express:([^:]*):\*$/, `:express:$1:${EXAMPLE_EXECUTION}:${EXAMPLE_EXPRESS_ID}`)
+    .replace(/:\*$/, `:${EXAMPLE_EXECUTION}`);
 }
 
 /**
