@@ -1,4 +1,5 @@
 import { CfnResource, Reference, Token, Tokenization } from 'aws-cdk-lib';
+import { EXPECTED, STATE_MACHINE_ARN_FIX } from './state-machine-arn';
 
 /** Resources whose `Ref` and `Fn::GetAtt Arn` are the ARN of something Step Functions can start. */
 const STATE_MACHINE_TYPES = [
@@ -39,8 +40,8 @@ export function checkChildReference(arn: string, what: string): void {
   if (STATE_MACHINE_TYPES.includes(type) && ARN_ATTRIBUTES.includes(attribute)) return;
   const got = attribute === 'Ref' ? `the Ref of ${target.node.path}` : `the ${attribute} of ${target.node.path}`;
   throw new Error(
-    `${what} must be a state machine ARN (arn:<partition>:states:<region>:<account>:stateMachine:<name>[:<alias or version>]), ` +
+    `${what} must be a state machine ARN (${EXPECTED}), ` +
       `got: ${got} (${type}) (check: a reference to the ARN of an AWS::StepFunctions::StateMachine, StateMachineAlias or StateMachineVersion). ` +
-      'Pass the ARN of a state machine, or of one of its aliases or versions; activities, executions and other resources cannot be started.',
+      STATE_MACHINE_ARN_FIX,
   );
 }

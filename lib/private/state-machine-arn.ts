@@ -82,7 +82,10 @@ export function displayValue(value: string): string {
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
 const ACCOUNT = /^\d{12}$/;
 const PARTITION = /^aws(-[a-z]+)*$/;
-const EXPECTED = 'arn:<partition>:states:<region>:<account>:stateMachine:<name>[:<alias or version>]';
+export const EXPECTED = 'arn:<partition>:states:<region>:<account>:stateMachine:<name>[:<alias or version>]';
+/** The fix of every "must be a state machine ARN" message. */
+export const STATE_MACHINE_ARN_FIX =
+  'Pass the ARN of a state machine, or of one of its aliases or versions; activities, executions and other resources cannot be started.';
 
 /**
  * Splits a state machine ARN into its parts, from the ARN itself (never from a stack).
@@ -140,8 +143,7 @@ export function parseStateMachineArn(arn: string, what: string): StateMachineArn
   if (problems.length > 0) {
     throw new Error(
       `${what} must be a state machine ARN (${EXPECTED}), got: ${displayValue(arn)} (check: ${problems.join('; ')}). ` +
-        'Pass the ARN of a state machine, or of one of its aliases or versions; activities, executions and other resources cannot be started. ' +
-        `Names, aliases and versions hold ${NAME_RULE}.`,
+        `${STATE_MACHINE_ARN_FIX} Names, aliases and versions hold ${NAME_RULE}.`,
     );
   }
   return { partition, region, account, name, qualifier, form };
