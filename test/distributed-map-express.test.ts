@@ -56,6 +56,8 @@ interface MapParentOptions {
   readonly parentStateMachineType?: sfn.StateMachineType;
   readonly stateMachineType?: sfn.StateMachineType;
   readonly source?: 'fromFile' | 'fromString';
+  /** The role is given no definition: it reads the one of the state machine that uses it. */
+  readonly derived?: boolean;
 }
 
 /**
@@ -79,11 +81,13 @@ function mapParent(options: MapParentOptions = {}): Stack {
     ItemChildArn: item.stateMachineArn,
     Bucket: 'orders-bucket',
   };
-  const parentRole = new NestedWorkflowRole(stack, 'ParentRole', {
-    definitionBody,
-    definitionSubstitutions,
-    parentStateMachineType: options.parentStateMachineType,
-  });
+  const parentRole = new NestedWorkflowRole(
+    stack,
+    'ParentRole',
+    options.derived
+      ? { parentStateMachineType: options.parentStateMachineType }
+      : { definitionBody, definitionSubstitutions, parentStateMachineType: options.parentStateMachineType },
+  );
   new sfn.StateMachine(stack, 'Parent', {
     role: parentRole.role,
     definitionBody,
@@ -285,6 +289,21 @@ describe('the issue scenario: a labelled Distributed Map reading from S3, an Exp
       },
     });
   });
+
+  test.each([true, false])(
+    'a role given no definition derives the same grants, Map Runs included, from the state machine that uses it (named parent: %s)',
+    (named) => {
+      const given = Template.fromStack(mapParent({ named })).toJSON();
+      const derived = Template.fromStack(mapParent({ named, derived: true })).toJSON();
+      const policiesOf = (template: any) =>
+        Object.values<any>(template.Resources)
+          .filter((r) => r.Type === 'AWS::IAM::Policy')
+          .map((r) => [r.Properties.PolicyName, r.Properties.PolicyDocument]);
+      expect(policiesOf(derived)).toEqual(policiesOf(given));
+      expect(policiesOf(derived).map(([name]) => name)).toContain('NestedWorkflowMapRunPolicy');
+      expect(dependencyCycle(derived)).toBeUndefined();
+    },
+  );
 
   test('the S3 reader of the Distributed Map is named in the warning of tasks that get no grant', () => {
     const stack = mapParent();
