@@ -1,6 +1,11 @@
 import { Token } from 'aws-cdk-lib';
 import { IntegrationPattern } from 'aws-cdk-lib/aws-stepfunctions';
-import { executionArnPattern, StateMachineArnParts, unqualifiedStateMachineArn } from './state-machine-arn';
+import {
+  executionArnPattern,
+  expressExecutionArnPattern,
+  StateMachineArnParts,
+  unqualifiedStateMachineArn,
+} from './state-machine-arn';
 
 /** The name of the EventBridge rule that Step Functions manages for `.sync` integrations with Step Functions. */
 export const MANAGED_RULE_NAME = 'StepFunctionsGetEventsForStepFunctionsExecutionRule';
@@ -248,14 +253,6 @@ export class NestedWorkflowGrants {
     }
     return groups;
   }
-}
-
-/**
- * `arn:<p>:states:<r>:<a>:express:<name>:*`: every Express execution of this state machine (the Service Authorization
- * Reference's `express` resource type, `express:<name>:<execution id>:<express id>`, which DescribeExecution accepts).
- */
-function expressExecutionArnPattern(parts: StateMachineArnParts): string {
-  return `arn:${parts.partition}:states:${parts.region}:${parts.account}:express:${parts.name}:*`;
 }
 
 function startGroups(action: string, starts: Map<string, StartEntry>): StatementGroup[] {

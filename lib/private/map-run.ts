@@ -5,6 +5,13 @@ import { Construct } from 'constructs';
 import { DistributedMapState, WaitingTask } from './definition';
 import { EXECUTION_ACTIONS, REDRIVE_EXECUTION, START_EXECUTION } from './grants';
 import { findRoleUsers } from './role-users';
+import {
+  executionArnPattern,
+  inAppName,
+  mapRunExecutionArnPattern,
+  StateMachineLocation,
+  unqualifiedStateMachineArn,
+} from './state-machine-arn';
 
 /**
  * What a parent whose definition holds Distributed Maps needs to run their Map Runs, and the limits that Express
@@ -25,12 +32,7 @@ export const MAP_RUN_POLICY_ID = 'MapRunPolicy';
 const LABEL = /^[^\s<>{}[\]?*"#%\\^|~`$&,;:/]{1,40}$/;
 
 /** The parent state machine a Map Run starts, as ARN parts (tokens allowed). */
-export interface MapRunParent {
-  readonly partition: string;
-  readonly region: string;
-  readonly account: string;
-  readonly name: string;
-}
+export type MapRunParent = StateMachineLocation;
 
 /**
  * Checks the Distributed Maps of a definition: a `Label` that a policy can scope to, and no task that waits (`.sync`,
@@ -122,11 +124,7 @@ export function mapRunParent(
   }
   const cfn = users[0].resource;
   const stack = Stack.of(cfn);
-  const name =
-    cfn.stateMachineName !== undefined && !Token.isUnresolved(cfn.stateMachineName)
-      ? cfn.stateMachineName
-      : cfn.attrName;
-  return { partition: stack.partition, region: stack.region, account: stack.account, name };
+  return { partition: stack.partition, region: stack.region, account: stack.account, name: inAppName(cfn) };
 }
 
 /**
@@ -135,15 +133,13 @@ export function mapRunParent(
  * label of this parent when a map has none).
  */
 export function mapRunStatements(parent: MapRunParent, maps: DistributedMapState[]): iam.PolicyStatement[] {
-  const arn = (resource: string, resourceName: string) =>
-    `arn:${parent.partition}:states:${parent.region}:${parent.account}:${resource}:${resourceName}`;
   const labels = maps.some((m) => m.label === undefined) ? ['*'] : [...new Set(maps.map((m) => m.label!))];
   return [
-    new iam.PolicyStatement({ actions: [START_EXECUTION], resources: [arn('stateMachine', parent.name)] }),
-    new iam.PolicyStatement({ actions: EXECUTION_ACTIONS, resources: [arn('execution', `${parent.name}:*`)] }),
+    new iam.PolicyStatement({ actions: [START_EXECUTION], resources: [unqualifiedStateMachineArn(parent)] }),
+    new iam.PolicyStatement({ actions: EXECUTION_ACTIONS, resources: [executionArnPattern(parent)] }),
     new iam.PolicyStatement({
       actions: [REDRIVE_EXECUTION],
-      resources: labels.map((label) => arn('execution', `${parent.name}/${label}:*`)),
+      resources: labels.map((label) => mapRunExecutionArnPattern(parent, label)),
     }),
   ];
 }

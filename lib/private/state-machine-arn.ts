@@ -178,7 +178,7 @@ function inAppParts(cfn: CfnStateMachine, what: string): StateMachineArnParts {
     partition: stack.partition,
     region: stack.region,
     account: stack.account,
-    name: literal ? cfn.stateMachineName! : cfn.attrName,
+    name: inAppName(cfn),
     form: 'tokenized',
     resource: cfn,
   });
@@ -235,15 +235,46 @@ function opaqueParts(arn: string): StateMachineArnParts {
   return { partition: part(1), region: part(3), account: part(4), name: part(6), form: 'opaque' };
 }
 
+/** Where a state machine is: what its ARNs are built from (a child's split ARN, or a parent's stack and name). */
+export type StateMachineLocation = Pick<StateMachineArnParts, 'partition' | 'region' | 'account' | 'name'>;
+
+/** `arn:<p>:states:<r>:<a>:<resource type>:<name><suffix>`. */
+function statesArn(parts: StateMachineLocation, resourceType: string, suffix: string): string {
+  return `arn:${parts.partition}:states:${parts.region}:${parts.account}:${resourceType}:${parts.name}${suffix}`;
+}
+
 /** `arn:<p>:states:<r>:<a>:stateMachine:<name>`: what IAM authorizes StartExecution against, whatever the qualifier. */
-export function unqualifiedStateMachineArn(parts: StateMachineArnParts): string {
-  return `arn:${parts.partition}:states:${parts.region}:${parts.account}:stateMachine:${parts.name}`;
+export function unqualifiedStateMachineArn(parts: StateMachineLocation): string {
+  return statesArn(parts, 'stateMachine', '');
 }
 
 /**
  * `arn:<p>:states:<r>:<a>:execution:<name>:*`: every execution of this state machine, including executions started
  * through an alias or a version, and nothing of a state machine whose name merely starts with `<name>`.
  */
-export function executionArnPattern(parts: StateMachineArnParts): string {
-  return `arn:${parts.partition}:states:${parts.region}:${parts.account}:execution:${parts.name}:*`;
+export function executionArnPattern(parts: StateMachineLocation): string {
+  return statesArn(parts, 'execution', ':*');
+}
+
+/**
+ * `arn:<p>:states:<r>:<a>:express:<name>:*`: every Express execution of this state machine (the Service Authorization
+ * Reference's `express` resource type, `express:<name>:<execution id>:<express id>`, which DescribeExecution accepts).
+ */
+export function expressExecutionArnPattern(parts: StateMachineLocation): string {
+  return statesArn(parts, 'express', ':*');
+}
+
+/**
+ * `arn:<p>:states:<r>:<a>:execution:<name>/<label>:*`: the child workflow executions of this state machine's Map Runs
+ * with that label (`*`: every label of this state machine, and nothing of another).
+ */
+export function mapRunExecutionArnPattern(parts: StateMachineLocation, label: string): string {
+  return statesArn(parts, 'execution', `/${label}:*`);
+}
+
+/** The name of a state machine of this app: its literal `stateMachineName`, or else its `Name` attribute. */
+export function inAppName(cfn: CfnStateMachine): string {
+  return cfn.stateMachineName !== undefined && !Token.isUnresolved(cfn.stateMachineName)
+    ? cfn.stateMachineName
+    : cfn.attrName;
 }
