@@ -57,7 +57,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@aws-cdk/integ-tests-alpha@2.245.0-alpha.0',
     // The newest aws-cdk-lib release, for the second jest run (jest.aws-cdk-lib-newest.json maps aws-cdk-lib to it).
     `${CDK_NEWEST_ALIAS}@npm:aws-cdk-lib@${CDK_NEWEST_VERSION}`,
-    // Property-based tests (test/properties.test.ts): seeded, bounded runs over random children, definitions and inputs.
+    // Property-based tests (test/proofs/properties.test.ts): seeded, bounded runs over random children, definitions and inputs.
     'fast-check@^4.10.2',
   ],
   // projen's default commit-and-tag-version 13 (and its conventional-changelog 8 dependencies) require Node >= 22:

@@ -7,11 +7,13 @@ import { App, CfnElement, Stack } from 'aws-cdk-lib';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { RegionInfo } from 'aws-cdk-lib/region-info';
 import { NestedWorkflowRole } from './nested-workflow-role';
-import { checkTemplateFile } from './private/check-app';
-import { Finding } from './private/check-rules';
-import { readDefinition } from './private/definition';
-import { MAP_RUN_POLICY_ID } from './private/map-run';
-import { isObject, JsonObject, TemplateEnv, TemplateReader } from './private/template-reader';
+import { checkTemplateFile } from './private/checks/app';
+import { Finding } from './private/checks/rules';
+import { JsonObject } from './private/model/json';
+import { readDefinition } from './private/read/definition';
+import { findRolePolicies } from './private/read/role-policies';
+import { TemplateEnv, TemplateReader } from './private/read/template-reader';
+import { MAP_RUN_POLICY_ID } from './private/role/map-run';
 
 /**
  * `cdk-nested-workflow-role`: the policy a parent needs, for users outside CDK (console, SAM, Terraform), and the
@@ -174,15 +176,11 @@ function policyCommand(args: string[], output: Output): number {
     const mapRunId = mapRunElement ? logicalId(mapRunElement) : undefined;
     const identity: JsonObject[] = [];
     let mapRun: JsonObject | undefined;
-    for (const [id, resource] of Object.entries(reader.resources)) {
-      const props = resource.Properties ?? {};
-      const roles = Array.isArray(props.Roles) ? props.Roles : [];
-      const isPolicy = resource.Type === 'AWS::IAM::Policy' || resource.Type === 'AWS::IAM::ManagedPolicy';
-      if (isPolicy && roles.some((r) => isObject(r) && r.Ref === roleId)) {
-        const resolved = reader.resolve(props.PolicyDocument) as JsonObject;
-        if (id === mapRunId) mapRun = resolved;
-        else identity.push(resolved);
-      }
+    const refersTo = (value: unknown, id: string) => (value as { Ref?: unknown } | null)?.Ref === id;
+    for (const policy of findRolePolicies(roleId, Object.entries(reader.resources), refersTo).policies) {
+      const resolved = reader.resolve(policy.document as JsonObject) as JsonObject;
+      if (policy.logicalId === mapRunId) mapRun = resolved;
+      else identity.push(resolved);
     }
     const trust = reader.resolve(reader.resources[roleId].Properties?.AssumeRolePolicyDocument) as JsonObject;
     const [first, ...more] = identity;

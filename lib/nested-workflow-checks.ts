@@ -4,8 +4,8 @@ import {
   PolicyValidationPluginReport,
   PolicyViolation,
 } from 'aws-cdk-lib';
-import { checkAppTemplates } from './private/check-app';
-import { RULES } from './private/check-rules';
+import { checkAppTemplates } from './private/checks/app';
+import { RULES } from './private/checks/rules';
 
 /**
  * A CDK policy-validation plugin that checks the role of every Step Functions state machine that starts child state
@@ -41,7 +41,7 @@ export class NestedWorkflowChecks implements IPolicyValidationPlugin {
   public readonly name: string = 'NestedWorkflowChecks';
 
   /** The rule ids this plugin reports. */
-  public readonly ruleIds?: string[] = Object.values(RULES).map((rule) => rule.id);
+  public readonly ruleIds?: string[] = RULES.map((rule) => rule.id);
 
   /**
    * Checks the templates of the app.

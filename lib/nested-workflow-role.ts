@@ -1,28 +1,8 @@
-import { Annotations, ArnFormat, Aspects, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
-import { Construct, IConstruct } from 'constructs';
-import { checkChild, checkMaxManagedPolicies, ChildPolicies, ChildRecord } from './private/child-role';
-import {
-  DefinitionTasks,
-  DistributedMapState,
-  NestedTask,
-  readDefinition,
-  stateMachineOfArn,
-} from './private/definition';
-import { describeValue } from './private/describe';
-import {
-  attachMapRunPolicy,
-  checkDistributedMaps,
-  expressParentError,
-  expressUsers,
-  mapRunParent,
-  mapRunStatements,
-} from './private/map-run';
-import { ParentRole } from './private/parent-role';
-import { displayValue, NAME_RULE, nameProblem } from './private/state-machine-arn';
-import { GivenDefinition, RoleUsage } from './private/usage';
+import { Construct } from 'constructs';
+import { ParentGrants } from './private/role/parent';
 
 /**
  * How a child state machine is started, for the role that starts it.
@@ -263,122 +243,14 @@ export class NestedWorkflowRole extends Construct implements iam.IGrantable {
   /** The principal to grant further permissions to (the role). */
   public readonly grantPrincipal: iam.IPrincipal;
 
-  private readonly policies: ChildPolicies;
-  private readonly parentRole: ParentRole;
-  private readonly runtimeChildren: Map<string, NestedWorkflowRuntimeChildren>;
-  private readonly usedRuntimeChildren = new Set<string>();
-  /** Every state of the role's definitions that takes its child's ARN at run time. */
-  private readonly runtimeStates = new Set<string>();
-  private readonly otherTasks: string[] = [];
-  private readonly distributedMaps: DistributedMapState[] = [];
-  private readonly waitingTasks: DefinitionTasks['waitingTasks'] = [];
-  private readonly parentStateMachineName?: string;
-  private readonly parentStateMachineType?: sfn.StateMachineType;
-  private mapRunError?: string;
-  private readonly givenDefinitions: GivenDefinition[] = [];
+  private readonly grants: ParentGrants;
 
   constructor(scope: Construct, id: string, props: NestedWorkflowRoleProps = {}) {
     super(scope, id);
-    const stack = Stack.of(this);
-
-    // Validate everything before creating anything.
-    const maxManagedPolicies = checkMaxManagedPolicies(this, props.maxManagedPolicies);
-    const name = props.parentStateMachineName;
-    const nameError = name !== undefined && !Token.isUnresolved(name) ? nameProblem(name) : undefined;
-    if (nameError) {
-      throw new Error(
-        `${this.node.path}: \`parentStateMachineName\` must be a state machine name (${NAME_RULE}), got: ${displayValue(name!)}, which ${nameError}. ` +
-          'Pass the name, not the ARN, of the parent state machine.',
-      );
-    }
-    if (props.child === undefined && props.integrationPattern !== undefined) {
-      throw new Error(
-        `${this.node.path}: \`integrationPattern\` applies to \`child\`, but no \`child\` was given. ` +
-          'Pass `child` too, or give the pattern to `addChild(child, { integrationPattern })`.',
-      );
-    }
-    this.parentStateMachineName = name;
-    this.parentStateMachineType = props.parentStateMachineType;
-    const first = props.child ? checkChild(this, props.child, props, 'parent') : undefined;
-    this.runtimeChildren = new Map();
-    for (const entry of props.runtimeChildren ?? []) {
-      if (entry.children.length === 0 || this.runtimeChildren.has(entry.stateName)) {
-        throw new Error(
-          `${this.node.path}: \`runtimeChildren\` must name each state once with at least one child, got: '${entry.stateName}' ` +
-            (entry.children.length === 0 ? 'with no children.' : 'twice.'),
-        );
-      }
-      this.runtimeChildren.set(entry.stateName, entry);
-    }
-    if (props.definitionBody === undefined && props.definitionSubstitutions !== undefined) {
-      throw new Error(
-        `${this.node.path}: \`definitionSubstitutions\` apply to \`definitionBody\`, but no \`definitionBody\` was given. ` +
-          'Pass `definitionBody` too, or use `addDefinition(definitionBody, definitionSubstitutions)`.',
-      );
-    }
-    const definition = props.definitionBody
-      ? this.checkDefinition(props.definitionBody, props.definitionSubstitutions)
-      : undefined;
-
-    const sourceArn = (resourceName: string) =>
-      stack.formatArn({
-        service: 'states',
-        resource: 'stateMachine',
-        resourceName,
-        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-      });
-    const role = new ParentRole(this, 'Resource', {
-      assumedBy: new iam.ServicePrincipal('states.amazonaws.com', {
-        conditions: {
-          StringEquals: { 'aws:SourceAccount': stack.account },
-          // The named parent, and its versions and aliases (AWS does not document which ARN Step Functions sends when a
-          // version or alias runs; `<name>:*` admits those of this parent only, never `<name>Admin`).
-          ArnLike: { 'aws:SourceArn': name === undefined ? sourceArn('*') : [sourceArn(name), sourceArn(`${name}:*`)] },
-        },
-      }),
-      roleName: props.roleName,
-      path: props.path,
-      description: props.description,
-      permissionsBoundary: props.permissionsBoundary,
-    });
-    this.role = role;
-    this.parentRole = role;
-    this.grantPrincipal = role;
-    // Before ChildPolicies packs its grants (and after RoleUsage derives a definition): the Map Run policy then exists
-    // and is counted.
-    const self = this;
-    Aspects.of(this).add({
-      visit(node: IConstruct) {
-        if (node === self) self.grantMapRuns();
-      },
-    });
-    new RoleUsage({
-      owner: this,
-      role,
-      definitions: () => [...this.givenDefinitions],
-      records: () => this.policies.records(),
-      taskRecords: (task) => this.taskRecords(task),
-      readTasks: (body, substitutions, where) => readDefinition(where, body, substitutions).nested,
-      derive: (body, substitutions, where, rendered) => {
-        const derived = this.checkDefinition(body, substitutions, where);
-        // The other tasks of a chain are aws-cdk-lib constructs that grant themselves.
-        this.applyDefinition(rendered ? { ...derived, tasks: { ...derived.tasks, others: [] } } : derived);
-      },
-    });
-    this.policies = new ChildPolicies(this, role, maxManagedPolicies);
-    if (first) this.policies.add(first);
-    if (definition) {
-      this.applyDefinition(definition);
-      this.givenDefinitions.push({ body: props.definitionBody!, substitutions: props.definitionSubstitutions });
-    }
-
-    this.node.addValidation({ validate: () => this.validateRuntimeChildren() });
-    this.node.addValidation({ validate: () => this.validateExecutionTypes() });
-    Aspects.of(this).add({
-      visit(node: IConstruct) {
-        if (node === self) self.warn();
-      },
-    });
+    // Validates every prop before creating anything, then registers the phases that run at synthesis.
+    this.grants = new ParentGrants(this, props);
+    this.role = this.grants.role;
+    this.grantPrincipal = this.grants.role;
   }
 
   /**
@@ -389,15 +261,7 @@ export class NestedWorkflowRole extends Construct implements iam.IGrantable {
    * @param definitionSubstitutions the substitutions of its `${Name}` placeholders, as given to the state machine
    */
   public addDefinition(definitionBody: sfn.DefinitionBody, definitionSubstitutions?: { [key: string]: string }): void {
-    const definition = this.checkDefinition(definitionBody, definitionSubstitutions);
-    if (this.parentRole.alreadyAdded(definition.tasks.replacedStatements)) {
-      throw new Error(
-        `${this.node.path}: addDefinition was called after the parent state machine was created with this role, so the ` +
-          'grants of its StepFunctionsStartExecution tasks are already on the role. Call addDefinition (or pass `definitionBody`) before creating the state machine.',
-      );
-    }
-    this.applyDefinition(definition);
-    this.givenDefinitions.push({ body: definitionBody, substitutions: definitionSubstitutions });
+    this.grants.addDefinition(definitionBody, definitionSubstitutions);
   }
 
   /**
@@ -409,176 +273,6 @@ export class NestedWorkflowRole extends Construct implements iam.IGrantable {
    * @param options how the parent starts it
    */
   public addChild(child: sfn.IStateMachine, options: NestedWorkflowChildOptions = {}): void {
-    this.policies.add(checkChild(this, child, options, 'parent'));
+    this.grants.addChild(child, options);
   }
-
-  /** The children a task of a definition starts: its own, or the `runtimeChildren` of its state (if named). */
-  private taskRecords(task: NestedTask): ChildRecord[] | undefined {
-    if (task.stateMachineArn !== undefined) {
-      return [this.checkTaskChild(task, stateMachineOfArn(task.stateMachineArn) ?? task.stateMachineArn)];
-    }
-    return this.runtimeChildren.get(task.stateName)?.children.map((child) => this.checkTaskChild(task, child));
-  }
-
-  /** Reads a definition and checks every child it starts, without changing any state. */
-  private checkDefinition(
-    body: sfn.DefinitionBody,
-    substitutions?: { [key: string]: string },
-    where: string = this.node.path,
-  ): CheckedDefinition {
-    const tasks = readDefinition(where, body, substitutions);
-    checkDistributedMaps(where, tasks.distributedMaps, tasks.waitingTasks);
-    if (this.parentStateMachineType === sfn.StateMachineType.EXPRESS) {
-      const error = expressParentError('`parentStateMachineType` is EXPRESS', tasks.waitingTasks);
-      if (error) throw new Error(`${where}: ${error}`);
-    }
-    const children: ChildRecord[] = [];
-    const runtimeStates: string[] = [];
-    const runtimeTasks = tasks.nested.filter((task) => task.stateMachineArn === undefined).map((t) => t.stateName);
-    for (const task of tasks.nested) {
-      if (task.stateMachineArn !== undefined) {
-        children.push(this.checkTaskChild(task, stateMachineOfArn(task.stateMachineArn) ?? task.stateMachineArn));
-        continue;
-      }
-      const declared = this.runtimeChildren.get(task.stateName);
-      if (!declared) {
-        const source = task.runtimeArn?.startsWith('"StateMachineArn.$"')
-          ? 'from its input at run time'
-          : 'from a JSONata expression evaluated at run time';
-        const unmatched = [...this.runtimeChildren.keys()].filter((state) => !runtimeTasks.includes(state));
-        throw new Error(
-          `${where}: state '${task.stateName}' takes the ARN of the child it starts ${source} (${task.runtimeArn}), ` +
-            'which no policy can scope without granting every state machine. ' +
-            (unmatched.length > 0
-              ? `\`runtimeChildren\` has no entry for '${task.stateName}': it names ${quoteAll(unmatched)}, and the states of this ` +
-                `definition that take their child at run time are ${quoteAll(runtimeTasks)}. Check the state names in \`runtimeChildren\`.`
-              : 'Name the child in the definition, or declare the children the state may start: ' +
-                `\`runtimeChildren: [{ stateName: '${task.stateName}', children: [childA, childB] }]\`.`),
-        );
-      }
-      runtimeStates.push(task.stateName);
-      for (const child of declared.children) children.push(this.checkTaskChild(task, child));
-    }
-    return { tasks, children, runtimeStates };
-  }
-
-  private checkTaskChild(task: NestedTask, child: sfn.IStateMachine | string): ChildRecord {
-    const inApp = typeof child !== 'string' && child instanceof sfn.StateMachine ? child : undefined;
-    const integration = `state '${task.stateName}' (${task.resource})`;
-    if (inApp && task.express && inApp.stateMachineType !== sfn.StateMachineType.EXPRESS) {
-      throw new Error(
-        `${this.node.path}: ${integration} starts ${inApp.node.path}, a ${inApp.stateMachineType} state machine, but only Express ` +
-          'state machines can be started with startSyncExecution. Use arn:<partition>:states:::states:startExecution.sync for a Standard child.',
-      );
-    }
-    return checkChild(
-      this,
-      child,
-      {
-        integrationPattern: task.integrationPattern,
-        stateMachineType: task.express && !inApp ? sfn.StateMachineType.EXPRESS : undefined,
-        credentialsRoleArn: task.credentialsRoleArn,
-        stateName: task.stateName,
-        startExecutionSync: !task.express && task.integrationPattern === sfn.IntegrationPattern.RUN_JOB,
-      },
-      'parent',
-    );
-  }
-
-  private applyDefinition(definition: CheckedDefinition): void {
-    const { tasks, children, runtimeStates } = definition;
-    if (tasks.distributedMaps.length > 0 && !this.parentRole.replaceDistributedMapPolicy()) {
-      throw new Error(
-        `${this.node.path}: addDefinition was called after the parent state machine was created with this role, so aws-cdk-lib's DistributedMapPolicy is already on the role. ` +
-          'Call addDefinition (or pass `definitionBody`) before creating the state machine.',
-      );
-    }
-    this.distributedMaps.push(...tasks.distributedMaps);
-    this.waitingTasks.push(...tasks.waitingTasks);
-    this.parentRole.replace(tasks.replacedStatements, tasks.replacedAssumeRoles);
-    children.forEach((record) => this.policies.add(record));
-    runtimeStates.forEach((state) => this.usedRuntimeChildren.add(state));
-    tasks.nested.filter((t) => t.stateMachineArn === undefined).forEach((t) => this.runtimeStates.add(t.stateName));
-    this.otherTasks.push(...tasks.others);
-    this.policies.fromDefinition = true;
-  }
-
-  private validateRuntimeChildren(): string[] {
-    const unused = [...this.runtimeChildren.keys()].filter((state) => !this.usedRuntimeChildren.has(state));
-    const known =
-      this.runtimeStates.size > 0
-        ? `the states that do: ${quoteAll([...this.runtimeStates])}`
-        : 'none of its states does';
-    return unused.map(
-      (state) =>
-        `\`runtimeChildren\` names state '${state}', but no definition of this role has a state '${state}' that takes its child's ARN at run time (${known}). ` +
-        'Check the state name, or remove the entry.',
-    );
-  }
-
-  /** The Map Run grants of the definitions' Distributed Maps, on the parent itself (once, at synthesis). */
-  private grantMapRuns(): void {
-    if (this.distributedMaps.length === 0 || this.node.tryFindChild('MapRunPolicy')) return;
-    const parent = mapRunParent(this, this.role, this.parentStateMachineName, this.distributedMaps);
-    if (typeof parent === 'string') {
-      this.mapRunError = parent;
-      return;
-    }
-    attachMapRunPolicy(this, this.role, mapRunStatements(parent, this.distributedMaps));
-  }
-
-  /** The Map Run error, and the waiting tasks of a definition whose parent turns out Express at synthesis. */
-  private validateExecutionTypes(): string[] {
-    const errors = this.mapRunError ? [this.mapRunError] : [];
-    if (this.parentStateMachineType !== sfn.StateMachineType.EXPRESS) {
-      for (const user of expressUsers(this.role)) {
-        const error = expressParentError(
-          `the parent state machine ${user} that uses this role is EXPRESS`,
-          this.waitingTasks,
-        );
-        if (error) errors.push(error);
-      }
-    }
-    return errors;
-  }
-
-  /**
-   * The advisories, once the definitions are known: tasks this role does not grant, grants it cannot replace. They are
-   * reported on the inner role, so that `Annotations.of(parentRole).acknowledgeWarning(id)` (which aws-cdk-lib applies
-   * to the children of a scope) silences them.
-   */
-  private warn(): void {
-    if (this.otherTasks.length > 0) {
-      Annotations.of(this.role).addWarningV2(
-        'cdk-nested-workflow-role:tasksNotGranted',
-        `NestedWorkflowRole grants only nested workflows; these tasks of the definition get no grant from it: ${[...new Set(this.otherTasks)].join(', ')}. ` +
-          "Grant them with the services' own grant methods (e.g. fn.grantInvoke(parentRole.role)) or parentRole.role.addToPrincipalPolicy(...), " +
-          "then acknowledge this warning: Annotations.of(parentRole).acknowledgeWarning('cdk-nested-workflow-role:tasksNotGranted', reason).",
-      );
-    }
-    const foreign = this.parentRole.foreignChildGrants();
-    if (foreign.length > 0) {
-      const statements = foreign.map(
-        (s) => `${s.actions.join(', ')} on ${s.resources.map((r) => describeValue(this, r)).join(', ')}`,
-      );
-      Annotations.of(this.role).addWarningV2(
-        'cdk-nested-workflow-role:foreignStatesGrants',
-        `The role also holds statements that start child state machines which this library did not make: ${statements.join('; ')}. ` +
-          'They come from StepFunctionsStartExecution (or CallAwsService sfn:startExecution) tasks of a definition the role was not given, ' +
-          "or from grants of your own, and may grant more than the children need. Pass the parent's definition to NestedWorkflowRole " +
-          '(`definitionBody` or `addDefinition`, before creating the state machine) so that it grants those children exactly instead.',
-      );
-    }
-  }
-}
-
-interface CheckedDefinition {
-  readonly tasks: DefinitionTasks;
-  readonly children: ChildRecord[];
-  /** States whose children were declared in `runtimeChildren`. */
-  readonly runtimeStates: string[];
-}
-
-function quoteAll(names: string[]): string {
-  return names.map((n) => `'${n}'`).join(', ');
 }

@@ -3,8 +3,11 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { NestedWorkflowChildBaseOptions } from './nested-workflow-role';
-import { checkChild, checkMaxManagedPolicies, ChildPolicies } from './private/child-role';
-import { parseStateMachineArn } from './private/state-machine-arn';
+import { isRoleArn, ROLE_ARN_FORM } from './private/model/arns';
+import { parseChildArn } from './private/read/state-machines';
+import { checkChild, checkMaxManagedPolicies } from './private/role/child-checks';
+import { registerTargetRole } from './private/role/lifecycle';
+import { ChildPolicies } from './private/role/policies';
 
 /**
  * Properties of a `NestedWorkflowTargetRole`.
@@ -102,12 +105,10 @@ export class NestedWorkflowTargetRole extends Construct implements iam.IGrantabl
     // Validate everything before creating anything.
     const maxManagedPolicies = checkMaxManagedPolicies(this, props.maxManagedPolicies);
     const parentArn = props.parentStateMachine.stateMachineArn;
-    const parent = parseStateMachineArn(parentArn, `${this.node.path}: \`parentStateMachine\``);
+    const parent = parseChildArn(parentArn, `${this.node.path}: \`parentStateMachine\``);
     const roleArn = props.parentRole.roleArn;
-    if (!Token.isUnresolved(roleArn) && !/^arn:[^:]+:iam::\d{12}:role\/.+$/.test(roleArn)) {
-      throw new Error(
-        `${this.node.path}: \`parentRole\` must be an IAM role ARN (arn:<partition>:iam::<account>:role/<name>), got: ${roleArn}`,
-      );
+    if (!Token.isUnresolved(roleArn) && !isRoleArn(roleArn)) {
+      throw new Error(`${this.node.path}: \`parentRole\` must be an IAM role ARN (${ROLE_ARN_FORM}), got: ${roleArn}`);
     }
     const region = Stack.of(this).region;
     if (!Token.isUnresolved(parent.region) && !Token.isUnresolved(region) && parent.region !== region) {
@@ -135,6 +136,7 @@ export class NestedWorkflowTargetRole extends Construct implements iam.IGrantabl
     this.grantPrincipal = role;
     this.policies = new ChildPolicies(this, role, maxManagedPolicies);
     this.policies.add(first);
+    registerTargetRole(this, role, this.policies);
   }
 
   /**

@@ -1,0 +1,68 @@
+import * as fs from 'fs';
+import * as path from 'path';
+import { CfnElement, Stack, Stage, Token, Validations } from 'aws-cdk-lib';
+import { RegionInfo } from 'aws-cdk-lib/region-info';
+import { IConstruct } from 'constructs';
+import { checkTemplate } from './engine';
+import { Finding } from './rules';
+import { JsonObject } from '../model/json';
+import { TemplateEnv, TemplateReader } from '../read/template-reader';
+
+/**
+ * Runs the checks on template files: of a CDK app (the plugin: each stack's environment is read from the app, and
+ * acknowledgements from its constructs), or given on the command line with an environment for all.
+ */
+export function checkTemplateFile(templatePath: string, env: TemplateEnv): Finding[] {
+  const template = JSON.parse(fs.readFileSync(templatePath, 'utf-8')) as JsonObject;
+  return checkTemplate(new TemplateReader(template, env, templatePath));
+}
+
+/** The checks on the app's templates, less the findings acknowledged on a parent or one of its scopes. */
+export function checkAppTemplates(templatePaths: string[], app: IConstruct | undefined): Finding[] {
+  const stacks = app ? app.node.findAll().filter((c): c is Stack => Stack.isStack(c)) : [];
+  const findings: Finding[] = [];
+  for (const templatePath of templatePaths) {
+    const stack = stacks.find((s) => samePath(path.join(Stage.of(s)?.outdir ?? '', s.templateFile), templatePath));
+    for (const finding of checkTemplateFile(templatePath, stack ? stackEnv(stack) : {})) {
+      const construct = stack ? constructOf(stack, finding.parent) : undefined;
+      if (construct && acknowledged(construct, finding.rule.id)) continue;
+      findings.push(finding);
+    }
+  }
+  return findings;
+}
+
+/** The stack's environment where it is known. */
+export function stackEnv(stack: Stack): TemplateEnv {
+  const known = (value: string) => (Token.isUnresolved(value) ? undefined : value);
+  const region = known(stack.region);
+  return {
+    account: known(stack.account),
+    region,
+    partition: known(stack.partition) ?? (region ? RegionInfo.get(region).partition : undefined),
+  };
+}
+
+function samePath(a: string, b: string): boolean {
+  return path.resolve(a) === path.resolve(b);
+}
+
+function constructOf(stack: Stack, logicalId: string): IConstruct | undefined {
+  return stack.node
+    .findAll()
+    .find((c) => c instanceof CfnElement && Stack.of(c) === stack && stack.resolve(c.logicalId) === logicalId);
+}
+
+/** Whether `Validations.of(scope).acknowledge({ id })` named the rule on the construct or one of its scopes. */
+function acknowledged(construct: IConstruct, ruleId: string): boolean {
+  for (let current: IConstruct | undefined = construct; current; current = current.node.scope) {
+    for (const entry of current.node.metadata) {
+      if (entry.type !== Validations.ACKNOWLEDGED_RULES_METADATA_KEY || typeof entry.data !== 'object') continue;
+      const ids = Object.keys(entry.data as object).map((id) =>
+        id.replace(/^(annotation|NestedWorkflowChecks)::/i, ''),
+      );
+      if (ids.includes(ruleId)) return true;
+    }
+  }
+  return false;
+}

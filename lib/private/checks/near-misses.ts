@@ -1,0 +1,66 @@
+import { Call } from './evaluator';
+import { EXAMPLE_MAP_RUN, RequiredCall } from './required-calls';
+import { MANAGED_RULE_NAME } from '../model/actions';
+
+/**
+ * The near misses of the calls a parent makes: what a statement that allows a call must not also allow (NWR2).
+ */
+
+const OTHER_ACCOUNTS = ['999999999999', '888888888888'];
+const OTHER_REGIONS = ['ap-south-2', 'ap-south-1'];
+
+/** A state machine that is neither the parent nor one of its children. */
+const OTHER_STATE_MACHINE = 'OtherStateMachine';
+
+/**
+ * Calls the parent never makes, close to one it makes: a name that merely starts with the child's (`<name>Admin`),
+ * another account and region, another rule, another action on the same resource; for its Map Runs, another state
+ * machine, the executions of `<parent>Admin`, another Map Run label, a redrive of the parent's own executions.
+ */
+export function nearMisses(call: RequiredCall): RequiredCall[] {
+  const parts = call.resource.split(':');
+  const other = (index: number, values: string[]) => {
+    const copy = [...parts];
+    copy[index] = values.find((v) => v !== parts[index])!;
+    return copy.join(':');
+  };
+  const misses: RequiredCall[] = [];
+  const add = (action: string, resource: string, context: Call['context'] | null = call.context) =>
+    misses.push({ ...call, action, resource, context: context ?? undefined });
+  switch (call.kind) {
+    case 'start':
+      add(call.action, `${call.resource}Admin`);
+      add('states:DeleteStateMachine', call.resource, null);
+      break;
+    case 'executions': {
+      const name = parts[6];
+      add(call.action, [...parts.slice(0, 6), `${name}Admin`, ...parts.slice(7)].join(':'));
+      break;
+    }
+    case 'events':
+      add(call.action, call.resource.replace(`rule/${MANAGED_RULE_NAME}`, 'rule/SomeOtherRule'));
+      add('events:DeleteRule', call.resource);
+      break;
+    case 'assumeRole':
+      add(call.action, `${call.resource}Admin`);
+      return misses;
+    case 'mapRun': {
+      // stateMachine:<parent>, execution:<parent>:<id> or execution:<parent>/<label>:<id>
+      const [name, label] = parts[6].split('/');
+      const named = (n: string, l: string | undefined) =>
+        [...parts.slice(0, 6), l === undefined ? n : `${n}/${l}`, ...parts.slice(7)].join(':');
+      add(call.action, named(`${name}Admin`, label));
+      add(call.action, named(OTHER_STATE_MACHINE, label));
+      if (parts[5] === 'stateMachine') add('states:DeleteStateMachine', call.resource, null);
+      if (label !== undefined) {
+        // Another label of this parent when the Map Runs are labelled (an unlabelled Map Run may have any label).
+        if (label !== EXAMPLE_MAP_RUN) add(call.action, named(name, `${label}Other`));
+        add(call.action, named(name, undefined));
+      }
+      break;
+    }
+  }
+  add(call.action, other(4, OTHER_ACCOUNTS));
+  add(call.action, other(3, OTHER_REGIONS));
+  return misses;
+}

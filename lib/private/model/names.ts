@@ -1,0 +1,47 @@
+/**
+ * What a state machine, alias or version name may hold, in words: Step Functions' naming rules (1-80 characters; no
+ * white space, brackets, wildcards, the special characters below or control characters) and what an IAM policy
+ * document may hold (U+0009, U+000A, U+000D and U+0020-U+00FF only), since the name ends up in the role's policies.
+ *
+ * @see https://docs.aws.amazon.com/step-functions/latest/apireference/API_CreateStateMachine.html#StepFunctions-CreateStateMachine-request-name
+ * @see https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html#reference_iam-quotas-names
+ */
+export const NAME_RULE =
+  '1-80 characters from U+0021-U+007E and U+00A1-U+00FF, none of < > { } [ ] ? * " # % \\ ^ | ~ ` $ & , ; : /';
+const FORBIDDEN = '<>{}[]?*"#%\\^|~`$&,;:/';
+
+/** `U+XXXX` for a code point. */
+function codePoint(code: number): string {
+  return `U+${code.toString(16).toUpperCase().padStart(4, '0')}`;
+}
+
+/**
+ * Why `value` cannot be a state machine, alias or version name (Step Functions' rules and what IAM can hold), naming
+ * the first offending character as U+XXXX; undefined when it can.
+ */
+export function nameProblem(value: string): string | undefined {
+  if (value.length === 0) return 'is empty';
+  if (value.length > 80) return `has ${value.length} characters, more than 80`;
+  for (const character of value) {
+    const code = character.codePointAt(0)!;
+    const u = codePoint(code);
+    if (code <= 0x1f || (code >= 0x7f && code <= 0x9f) || code === 0xfffe || code === 0xffff) {
+      return `holds ${u}, a control character, which Step Functions forbids in names`;
+    }
+    if (code >= 0xd800 && code <= 0xdfff) {
+      return `holds ${u}, a lone surrogate (half of a UTF-16 pair), which Step Functions forbids in names`;
+    }
+    if (/\s/u.test(character)) return `holds ${u}, white space, which Step Functions forbids in names`;
+    if (FORBIDDEN.includes(character)) return `holds ${u} (${character}), which Step Functions forbids in names`;
+    if (code > 0xff) {
+      return (
+        `holds ${u} (${character}), which no IAM policy can hold ` +
+        '(IAM accepts only U+0009, U+000A, U+000D and U+0020-U+00FF in a policy document)'
+      );
+    }
+  }
+  return undefined;
+}
+
+/** Map Run labels: what Step Functions allows in a `Label`, and never an IAM wildcard. */
+export const MAP_RUN_LABEL = /^[^\s<>{}[\]?*"#%\\^|~`$&,;:/]{1,40}$/;

@@ -1,0 +1,92 @@
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { Construct } from 'constructs';
+import { ASSUME_ROLE, EXECUTION_ACTIONS, START_ACTIONS } from '../model/actions';
+
+/**
+ * The parent's role. aws-cdk-lib task constructs that start children (`StepFunctionsStartExecution`) add their own
+ * statements to the state machine's role when the state machine is created; for a definition given to
+ * `NestedWorkflowRole`, this role grants those children exactly instead, so it leaves those statements out. Every other
+ * statement (other tasks, logging, tracing, users' own) is added as usual.
+ */
+export class ParentRole extends iam.Role {
+  private readonly replaced = new Set<iam.PolicyStatement>();
+  private readonly replacedAssumeRoles = new Set<string>();
+  private readonly added = new Set<iam.PolicyStatement>();
+  /** aws-cdk-lib's `DistributedMapPolicy` of each state machine that uses the role, held until phase 1 decides. */
+  private readonly distributedMapPolicies: iam.Policy[] = [];
+  /** Set by phase 1: whether the role grants the Map Runs itself (undefined: not decided yet). */
+  private grantsMapRuns?: boolean;
+
+  constructor(scope: Construct, id: string, props: iam.RoleProps) {
+    super(scope, id, props);
+  }
+
+  /** Leaves `statements` (and `sts:AssumeRole` statements on exactly `assumeRoles`) out of the role from now on. */
+  public replace(statements: iam.PolicyStatement[], assumeRoles: string[]): void {
+    statements.forEach((s) => this.replaced.add(s));
+    assumeRoles.forEach((arn) => this.replacedAssumeRoles.add(arn));
+  }
+
+  /**
+   * Phase 1: settles aws-cdk-lib's `DistributedMapPolicy` (attached for `sfn.DistributedMap` states of a chain): left
+   * out when the role grants the Map Runs itself (exactly, and counted against the inline quota), never both;
+   * attached as aws-cdk-lib meant otherwise. Until then it is held back, so that the order of construction (and a
+   * definition derived at synthesis) does not matter.
+   */
+  public settleDistributedMapPolicies(grantsMapRuns: boolean): void {
+    this.grantsMapRuns = grantsMapRuns;
+    if (!grantsMapRuns) this.distributedMapPolicies.forEach((policy) => super.attachInlinePolicy(policy));
+  }
+
+  public attachInlinePolicy(policy: iam.Policy): void {
+    // aws-cdk-lib's StateGraph.bind: `new iam.Policy(stateMachine, 'DistributedMapPolicy')`. Left unattached, the
+    // policy is not synthesized (iam.Policy renders only attached, non-empty policies).
+    const fromStateMachine = policy.node.id === 'DistributedMapPolicy' && policy.node.scope instanceof sfn.StateMachine;
+    if (fromStateMachine && this.grantsMapRuns !== false) {
+      if (this.grantsMapRuns === undefined && !this.distributedMapPolicies.includes(policy)) {
+        this.distributedMapPolicies.push(policy);
+      }
+      return;
+    }
+    super.attachInlinePolicy(policy);
+  }
+
+  /** Whether one of `statements` is already on the role (the state machine was created before `replace`). */
+  public alreadyAdded(statements: iam.PolicyStatement[]): boolean {
+    return statements.some((s) => this.added.has(s));
+  }
+
+  public addToPrincipalPolicy(statement: iam.PolicyStatement): iam.AddToPrincipalPolicyResult {
+    if (this.replaced.has(statement) || this.isReplacedAssumeRole(statement)) {
+      // The policies that grant the child exactly are children of this role: depending on it depends on them.
+      return { statementAdded: true, policyDependable: this };
+    }
+    this.added.add(statement);
+    return super.addToPrincipalPolicy(statement);
+  }
+
+  /**
+   * The statements that reached the role from outside this library and start child state machines
+   * (`states:StartExecution`, `states:StartSyncExecution`), with, when there is one, those that describe or stop
+   * executions (which aws-cdk-lib's `.sync` tasks add beside the start). A statement that only describes or stops
+   * executions, with no start beside it, is a task of the parent's own (a `CallAwsService` `sfn:describeExecution`
+   * on executions it did not start): not a child's grant, so not returned.
+   */
+  public foreignChildGrants(): iam.PolicyStatement[] {
+    const has = (s: iam.PolicyStatement, actions: string[]) => s.actions.some((a) => actions.includes(a));
+    const statements = [...this.added];
+    if (!statements.some((s) => has(s, START_ACTIONS))) return [];
+    return statements.filter((s) => has(s, [...START_ACTIONS, ...EXECUTION_ACTIONS]));
+  }
+
+  private isReplacedAssumeRole(statement: iam.PolicyStatement): boolean {
+    return (
+      statement.actions.length === 1 &&
+      statement.actions[0] === ASSUME_ROLE &&
+      statement.resources.length > 0 &&
+      statement.resources.every((r) => this.replacedAssumeRoles.has(r)) &&
+      Object.keys(statement.conditions ?? {}).length === 0
+    );
+  }
+}
