@@ -525,6 +525,43 @@ describe('Distributed Maps at any depth, in every kind of definition', () => {
     expect(statements.filter((st: any) => [st.Action].flat().includes('s3:GetObject'))).toHaveLength(1);
   });
 
+  test.each([
+    ['named', 'Parent'],
+    ['unnamed', undefined],
+  ])(
+    'a role given nothing, used by a %s fromChainable parent whose sfn.DistributedMap runs StepFunctionsStartExecution(child, RUN_JOB): synthesizes with exact grants',
+    async (_name, stateMachineName) => {
+      const stack = newStack();
+      const child = inStackChild(stack, 'ItemChild', { stateMachineName: 'ItemChild' });
+      const map = new sfn.DistributedMap(stack, 'Process orders', { label: 'Orders' });
+      map.itemProcessor(
+        new tasks.StepFunctionsStartExecution(stack, 'Process order', {
+          stateMachine: child,
+          integrationPattern: sfn.IntegrationPattern.RUN_JOB,
+        }),
+      );
+      const parentRole = new NestedWorkflowRole(stack, 'ParentRole');
+      new sfn.StateMachine(stack, 'Parent', {
+        role: parentRole.role,
+        definitionBody: sfn.DefinitionBody.fromChainable(map),
+        stateMachineName,
+      });
+      const json = Template.fromStack(stack).toJSON();
+      expect(dependencyCycle(json)).toBeUndefined();
+      const policies = Object.keys(json.Resources).filter((id) => json.Resources[id].Type === 'AWS::IAM::Policy');
+      // Neither aws-cdk-lib's DistributedMapPolicy nor its task statements (execution:ItemChild* without the colon).
+      expect(policies.filter((id) => /DistributedMapPolicy|DefaultPolicy/.test(id))).toEqual([]);
+      expect(Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('foreignStatesGrants'))).toEqual([]);
+      // An unnamed parent's name is its Name attribute (the resolver gives it its logical id).
+      const parentName = stateMachineName ?? logicalIdOf(json, 'Parent');
+      const probes = [
+        ...mapRunProbesFor({ ...PARENT_ENV, name: parentName, labels: ['Orders'] }),
+        ...probesFor({ ...PARENT_ENV, name: 'ItemChild', pattern: 'RUN_JOB' }, PARENT_ENV),
+      ];
+      expect(await failedProbes(parentPolicies(json), probes)).toEqual([]);
+    },
+  );
+
   test('without the definition, aws-cdk-lib keeps its own DistributedMapPolicy (never both)', () => {
     const stack = newStack();
     const map = new sfn.DistributedMap(stack, 'Process orders', { label: 'Orders' });

@@ -1,5 +1,6 @@
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { IConstruct } from 'constructs';
 import { DefinitionReader, IN_PARENT, NESTED_RESOURCE, RunContext } from './asl';
 import { JsonObject, isObject } from '../model/json';
 
@@ -35,17 +36,52 @@ export function readChain(
     const others = reader.others.length;
     reader.readGraph({ States: { [state.stateId]: json } }, 'JSONPath', context);
     if (!(state instanceof sfn.TaskStateBase)) continue;
-    // `taskPolicies` is protected: the statements a task adds to the state machine's role when it is bound.
-    const policies = (state as unknown as { taskPolicies?: iam.PolicyStatement[] }).taskPolicies ?? [];
-    if (typeof json.Resource !== 'string' || !NESTED_RESOURCE.test(json.Resource)) {
+    const grants = taskGrants(state, json);
+    if (grants === undefined) {
       // A task construct that brings its own statements (LambdaInvoke, CallAwsService, ...) is granted by them.
-      if (policies.length > 0) reader.others.splice(others);
+      if (taskPoliciesOf(state).length > 0) reader.others.splice(others);
       continue;
     }
-    replacedStatements.push(...policies);
-    const credentials = json.Credentials;
-    if (isObject(credentials) && typeof credentials.RoleArn === 'string') replacedAssumeRoles.push(credentials.RoleArn);
+    replacedStatements.push(...grants.statements);
+    if (grants.assumeRole !== undefined) replacedAssumeRoles.push(grants.assumeRole);
   }
+}
+
+/**
+ * The statements aws-cdk-lib's tasks add to a state machine's role for the children they start, for a definition
+ * read from what a state machine deploys (its rendered chain: the chain itself is not at hand). The tasks are the
+ * states of the app named `stateNames` (the states of that definition that start children).
+ */
+export function taskGrantsIn(
+  root: IConstruct,
+  stateNames: ReadonlySet<string>,
+): { replacedStatements: iam.PolicyStatement[]; replacedAssumeRoles: string[] } {
+  const replacedStatements: iam.PolicyStatement[] = [];
+  const replacedAssumeRoles: string[] = [];
+  for (const node of root.node.findAll()) {
+    if (!(node instanceof sfn.TaskStateBase) || !stateNames.has(node.stateId)) continue;
+    const grants = taskGrants(node, node.toStateJson() as JsonObject);
+    if (grants === undefined) continue;
+    replacedStatements.push(...grants.statements);
+    if (grants.assumeRole !== undefined) replacedAssumeRoles.push(grants.assumeRole);
+  }
+  return { replacedStatements, replacedAssumeRoles };
+}
+
+/** The statements of a task that starts a child, and its `Credentials.RoleArn`; undefined for any other task. */
+function taskGrants(
+  state: sfn.TaskStateBase,
+  json: JsonObject,
+): { statements: iam.PolicyStatement[]; assumeRole?: string } | undefined {
+  if (typeof json.Resource !== 'string' || !NESTED_RESOURCE.test(json.Resource)) return undefined;
+  const credentials = json.Credentials;
+  const assumeRole = isObject(credentials) && typeof credentials.RoleArn === 'string' ? credentials.RoleArn : undefined;
+  return { statements: taskPoliciesOf(state), assumeRole };
+}
+
+/** `taskPolicies` is protected: the statements a task adds to the state machine's role when it is bound. */
+function taskPoliciesOf(state: sfn.TaskStateBase): iam.PolicyStatement[] {
+  return (state as unknown as { taskPolicies?: iam.PolicyStatement[] }).taskPolicies ?? [];
 }
 
 /**

@@ -5,9 +5,13 @@ import { ASSUME_ROLE, EXECUTION_ACTIONS, START_ACTIONS } from '../model/actions'
 
 /**
  * The parent's role. aws-cdk-lib task constructs that start children (`StepFunctionsStartExecution`) add their own
- * statements to the state machine's role when the state machine is created; for a definition given to
- * `NestedWorkflowRole`, this role grants those children exactly instead, so it leaves those statements out. Every other
- * statement (other tasks, logging, tracing, users' own) is added as usual.
+ * statements to the state machine's role when the state machine is created; for a definition the role reads (given,
+ * or derived from the state machine that uses it), this role grants those children exactly instead, so it leaves those
+ * statements out. Every other statement (other tasks, logging, tracing, users' own) is added as usual.
+ *
+ * Which statements to leave out is known only once every definition is read, which for a derived definition is at
+ * synthesis: until phase 1 (`settle`, see `lifecycle.ts`) the role holds every statement back, then adds those that
+ * are not replaced, in the order they came. The order of construction does not matter.
  */
 export class ParentRole extends iam.Role {
   private readonly replaced = new Set<iam.PolicyStatement>();
@@ -17,6 +21,9 @@ export class ParentRole extends iam.Role {
   private readonly distributedMapPolicies: iam.Policy[] = [];
   /** Set by phase 1: whether the role grants the Map Runs itself (undefined: not decided yet). */
   private grantsMapRuns?: boolean;
+  /** The statements that came before phase 1, held back until it. */
+  private readonly held: iam.PolicyStatement[] = [];
+  private settled = false;
 
   constructor(scope: Construct, id: string, props: iam.RoleProps) {
     super(scope, id, props);
@@ -29,12 +36,14 @@ export class ParentRole extends iam.Role {
   }
 
   /**
-   * Phase 1: settles aws-cdk-lib's `DistributedMapPolicy` (attached for `sfn.DistributedMap` states of a chain): left
-   * out when the role grants the Map Runs itself (exactly, and counted against the inline quota), never both;
-   * attached as aws-cdk-lib meant otherwise. Until then it is held back, so that the order of construction (and a
-   * definition derived at synthesis) does not matter.
+   * Phase 1, once every definition is read: adds the held statements that are not replaced, and settles aws-cdk-lib's
+   * `DistributedMapPolicy` (attached for `sfn.DistributedMap` states of a chain): left out when the role grants the
+   * Map Runs itself (exactly, and counted against the inline quota), never both; attached as aws-cdk-lib meant
+   * otherwise.
    */
-  public settleDistributedMapPolicies(grantsMapRuns: boolean): void {
+  public settle(grantsMapRuns: boolean): void {
+    this.settled = true;
+    this.held.splice(0).forEach((statement) => this.addNow(statement));
     this.grantsMapRuns = grantsMapRuns;
     if (!grantsMapRuns) this.distributedMapPolicies.forEach((policy) => super.attachInlinePolicy(policy));
   }
@@ -52,12 +61,16 @@ export class ParentRole extends iam.Role {
     super.attachInlinePolicy(policy);
   }
 
-  /** Whether one of `statements` is already on the role (the state machine was created before `replace`). */
-  public alreadyAdded(statements: iam.PolicyStatement[]): boolean {
-    return statements.some((s) => this.added.has(s));
+  public addToPrincipalPolicy(statement: iam.PolicyStatement): iam.AddToPrincipalPolicyResult {
+    if (!this.settled) {
+      this.held.push(statement);
+      // The policy that will hold it is a child of this role: depending on the role depends on it.
+      return { statementAdded: true, policyDependable: this };
+    }
+    return this.addNow(statement);
   }
 
-  public addToPrincipalPolicy(statement: iam.PolicyStatement): iam.AddToPrincipalPolicyResult {
+  private addNow(statement: iam.PolicyStatement): iam.AddToPrincipalPolicyResult {
     if (this.replaced.has(statement) || this.isReplacedAssumeRole(statement)) {
       // The policies that grant the child exactly are children of this role: depending on it depends on them.
       return { statementAdded: true, policyDependable: this };

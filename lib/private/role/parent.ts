@@ -19,6 +19,7 @@ import { checkDistributedMaps, expressParentError } from '../model/execution';
 import { NAME_RULE, nameProblem } from '../model/names';
 import { displayValue } from '../model/render';
 import { DistributedMapState, NestedTask, WaitingTask } from '../model/tasks';
+import { taskGrantsIn } from '../read/chain';
 import { DefinitionTasks, readDefinition } from '../read/definition';
 import { stateMachineOfArn } from '../read/state-machines';
 
@@ -127,16 +128,9 @@ export class ParentGrants implements ParentPhases {
     registerParentRole(owner, this.role, this, this.policies);
   }
 
-  /** `addDefinition`: the user's call, before the state machine that uses the role was created. */
+  /** `addDefinition`: the user's call, before or after the state machine that uses the role was created. */
   public addDefinition(body: sfn.DefinitionBody, substitutions?: { [key: string]: string }): void {
-    const definition = this.checkDefinition(body, substitutions);
-    if (this.role.alreadyAdded(definition.tasks.replacedStatements)) {
-      throw new Error(
-        `${this.owner.node.path}: addDefinition was called after the parent state machine was created with this role, so the ` +
-          'grants of its StepFunctionsStartExecution tasks are already on the role. Call addDefinition (or pass `definitionBody`) before creating the state machine.',
-      );
-    }
-    this.applyDefinition(definition, { body, substitutions });
+    this.applyDefinition(this.checkDefinition(body, substitutions), { body, substitutions });
   }
 
   /** `addChild`. */
@@ -146,19 +140,26 @@ export class ParentGrants implements ParentPhases {
 
   /**
    * Phase 1: the usage warning; for a role given nothing, the grants of the definitions of the state machines that
-   * use it (the derive path: no user call, so none of `addDefinition`'s order checks); then aws-cdk-lib's
-   * `DistributedMapPolicy` is left out if the role grants the Map Runs itself.
+   * use it (the derive path); then the role adds the statements it held back but those its definitions replace, and
+   * leaves out aws-cdk-lib's `DistributedMapPolicy` if it grants the Map Runs itself.
    */
   public derive(): void {
     const users = warnIfNotUsed(this.role);
     if (users.length > 0 && this.givenDefinitions.length === 0 && this.policies.records().length === 0) {
       this.derived = deriveFromUsers(this.owner, users, (body, substitutions, where, rendered) => {
         const derived = this.checkDefinition(body, substitutions, where);
-        // The other tasks of a chain are aws-cdk-lib constructs that grant themselves.
-        this.applyDefinition(rendered ? { ...derived, tasks: { ...derived.tasks, others: [] } } : derived);
+        if (!rendered) {
+          this.applyDefinition(derived);
+          return;
+        }
+        // A rendered chain: its aws-cdk-lib tasks that start children already gave the role their statements (held
+        // back: replaced here), and its other tasks are constructs that grant themselves.
+        const names = new Set(derived.tasks.nested.map((task) => task.stateName));
+        const replaced = taskGrantsIn(this.owner.node.root, names);
+        this.applyDefinition({ ...derived, tasks: { ...derived.tasks, ...replaced, others: [] } });
       });
     }
-    this.role.settleDistributedMapPolicies(this.distributedMaps.length > 0);
+    this.role.settle(this.distributedMaps.length > 0);
   }
 
   /** Phase 2: the Map Run grants of the definitions' Distributed Maps, on the parent itself. */
@@ -196,7 +197,7 @@ export class ParentGrants implements ParentPhases {
         `The role also holds statements that start child state machines which this library did not make: ${statements.join('; ')}. ` +
           'They come from StepFunctionsStartExecution (or CallAwsService sfn:startExecution) tasks of a definition the role was not given, ' +
           "or from grants of your own, and may grant more than the children need. Pass the parent's definition to NestedWorkflowRole " +
-          '(`definitionBody` or `addDefinition`, before creating the state machine) so that it grants those children exactly instead.',
+          '(`definitionBody` or `addDefinition`) so that it grants those children exactly instead.',
       );
     }
   }
