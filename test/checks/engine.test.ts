@@ -56,6 +56,33 @@ function template(parent: { [key: string]: unknown }, role: JsonObject = {}, ext
 const findings = (t: JsonObject) =>
   checkTemplate(new TemplateReader(t, ENV)).map((f) => `${f.rule.id} ${f.parent}: ${f.message}`);
 
+describe('which parents are checked: the reader decides, not a second copy of its patterns', () => {
+  test('a task whose Resource is a definition substitution is checked (the pre-filter had missed it)', () => {
+    const t = template({
+      DefinitionString: JSON.stringify({
+        StartAt: 'Run',
+        States: { Run: { Type: 'Task', Resource: '${RunChild}', Parameters: { StateMachineArn: CHILD }, End: true } },
+      }),
+      DefinitionSubstitutions: { RunChild: 'arn:aws:states:::states:startExecution.sync' },
+    });
+    expect(findings(t)).toEqual([
+      expect.stringMatching(
+        /^NWR1 Parent: The role Role does not allow: states:StartExecution on arn:aws:states:us-east-1:111111111111:stateMachine:Child \(state 'Run'\)/,
+      ),
+    ]);
+  });
+
+  test('a definition without a nested workflow, a Distributed Map or (Express) a waiting task is not a parent', () => {
+    const t = template({
+      DefinitionString: JSON.stringify({
+        StartAt: 'Run',
+        States: { Run: { Type: 'Task', Resource: 'arn:aws:states:::lambda:invoke.waitForTaskToken', End: true } },
+      }),
+    });
+    expect(readParents(new TemplateReader(t, ENV))).toEqual([]);
+  });
+});
+
 describe('the checks on hand-written templates', () => {
   test('a managed policy of the template in ManagedPolicyArns, on which the parent depends through Fn::Sub: no finding', () => {
     const t = template(

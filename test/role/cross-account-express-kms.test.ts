@@ -101,6 +101,17 @@ describe('cross-account children through credentials', () => {
       /`credentials.role` must be a role known at synthesis \(sfn.TaskRole.fromRole\(role\)\)/,
     ],
     [
+      // The copy of the role-ARN form in this check had drifted: it accepted a role ARN without a name.
+      'a role ARN without a name',
+      { integrationPattern: RUN_JOB, credentials: 'nameless' },
+      /`credentials.role` must be an IAM role ARN \(arn:<partition>:iam::<account>:role\/<name>\), got: arn:aws:iam::222222222222:role\/\. Pass the role the parent assumes/,
+    ],
+    [
+      'a user ARN',
+      { integrationPattern: RUN_JOB, credentials: 'user' },
+      /`credentials.role` must be an IAM role ARN \(arn:<partition>:iam::<account>:role\/<name>\), got: arn:aws:iam::222222222222:user\/Alice/,
+    ],
+    [
       'WAIT_FOR_TASK_TOKEN across accounts',
       { integrationPattern: WAIT_FOR_TASK_TOKEN, credentials: 'target' },
       /uses WAIT_FOR_TASK_TOKEN, but task tokens cannot cross accounts/,
@@ -120,9 +131,14 @@ describe('cross-account children through credentials', () => {
     const parentRole = new NestedWorkflowRole(stack, 'ParentRole', {
       child: importedChild(stack, 'Local', stateMachineArn('Local')),
     });
+    const roleArns: { [kind: string]: string } = {
+      target: TARGET_ROLE_ARN,
+      nameless: `arn:aws:iam::${OTHER_ACCOUNT}:role/`,
+      user: `arn:aws:iam::${OTHER_ACCOUNT}:user/Alice`,
+    };
     const credentials =
-      input.credentials === 'target'
-        ? { role: sfn.TaskRole.fromRole(iam.Role.fromRoleArn(stack, 'Starter', TARGET_ROLE_ARN)) }
+      typeof input.credentials === 'string'
+        ? { role: sfn.TaskRole.fromRole(iam.Role.fromRoleArn(stack, 'Starter', roleArns[input.credentials])) }
         : input.credentials;
     const encryptionKey = input.key ? kms.Key.fromKeyArn(stack, 'Key', KEY_ARN) : undefined;
     const child = importedChild(stack, 'Remote', stateMachineArn('Remote', { account: OTHER_ACCOUNT }));

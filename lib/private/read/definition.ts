@@ -19,7 +19,7 @@ export interface DefinitionTasks extends AslTasks {
    * children exactly instead.
    */
   readonly replacedStatements: iam.PolicyStatement[];
-  /** The `Credentials.RoleArn`s of those tasks (aws-cdk-lib adds `sts:AssumeRole` on each, outside `taskPolicies`). */
+  /** The `Credentials.RoleArn`s of those tasks (aws-cdk-lib adds `sts:AssumeRole` on each, outside their own statements). */
   readonly replacedAssumeRoles: string[];
 }
 

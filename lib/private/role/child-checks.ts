@@ -113,10 +113,16 @@ export function checkChild(
       );
     }
     const taskRole = input.credentials.role;
-    if (taskRole.resource === '*' || (!Token.isUnresolved(taskRole.roleArn) && !isRoleArn(taskRole.roleArn))) {
+    if (taskRole.resource === '*') {
       throw new Error(
         `${path}: \`credentials.role\` must be a role known at synthesis (sfn.TaskRole.fromRole(role)), got a role chosen at run time (${taskRole.roleArn}). ` +
           'sts:AssumeRole cannot be scoped to a role taken from the input: name the role with TaskRole.fromRole.',
+      );
+    }
+    if (!Token.isUnresolved(taskRole.roleArn) && !isRoleArn(taskRole.roleArn)) {
+      throw new Error(
+        `${path}: \`credentials.role\` must be an IAM role ARN (${ROLE_ARN_FORM}), got: ${displayValue(taskRole.roleArn)}. ` +
+          "Pass the role the parent assumes in the child's account: sfn.TaskRole.fromRole(targetRole.role).",
       );
     }
     if (pattern === sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN && differ(account, stack.account)) {
