@@ -255,8 +255,10 @@ export class NestedWorkflowRole extends Construct implements iam.IGrantable {
 
   /**
    * Grants the parent what every task of `definitionBody` that starts a child state machine needs, like the
-   * `definitionBody` prop (see there), before or after the parent state machine is created: the role holds back the
-   * statements aws-cdk-lib adds to it until synthesis, when every definition is known.
+   * `definitionBody` prop (see there).
+   *
+   * It may be called before or after the parent state machine is created: the role holds back the statements
+   * aws-cdk-lib's tasks add to it until synthesis, when every definition is known.
    *
    * @param definitionBody the parent's definition (`sfn.DefinitionBody.fromFile`, `fromString` or `fromChainable`)
    * @param definitionSubstitutions the substitutions of its `${Name}` placeholders, as given to the state machine
