@@ -53,16 +53,16 @@ step "python install" "$LOGS/python.log" "$VENV/bin/pip" install --quiet --disab
   "aws-cdk-lib==$CDK_VERSION" "constructs==$CONSTRUCTS_VERSION"
 step "python install" "$LOGS/python.log" "$VENV/bin/pip" install --quiet --disable-pip-version-check \
   --force-reinstall --no-deps dist/bindings/python/*.whl
-step "python" "$LOGS/python.log" bash -c "cd '$WORK' && '$VENV/bin/python' '$BINDINGS/python/app.py'"
-echo "$(grep '^python: ' "$LOGS/python.log") ($((SECONDS - start)) s)"
+step "python" "$LOGS/python.log" bash -c "cd '$WORK' && '$VENV/bin/python' '$BINDINGS/python/app.py' > '$LOGS/python.out'"
+echo "$(grep '^python: ' "$LOGS/python.out") ($((SECONDS - start)) s)"
 
 start=$SECONDS
 step "java" "$LOGS/java.log" bash -c "cd '$WORK' && mvn --batch-mode --quiet -f '$BINDINGS/java/pom.xml' -Dmaven.repo.local='$M2' \
   -Daws-cdk-lib.version=$CDK_VERSION -Dconstructs.version=$CONSTRUCTS_VERSION -Dsmoke.bindings='$BINDINGS' \
-  compile exec:java"
-echo "$(grep '^java: ' "$LOGS/java.log") ($((SECONDS - start)) s)"
+  compile exec:java > '$LOGS/java.out'"
+echo "$(grep '^java: ' "$LOGS/java.out") ($((SECONDS - start)) s)"
 
 start=$SECONDS
 step "go build" "$LOGS/go.log" bash -c "cd '$BINDINGS/go' && go build -buildvcs=false -o '$ROOT/dist/bindings/smoke-go' ."
-step "go" "$LOGS/go.log" bash -c "cd '$WORK' && SMOKE_BINDINGS='$BINDINGS' '$ROOT/dist/bindings/smoke-go'"
-echo "$(grep '^go: ' "$LOGS/go.log") ($((SECONDS - start)) s)"
+step "go" "$LOGS/go.log" bash -c "cd '$WORK' && SMOKE_BINDINGS='$BINDINGS' '$ROOT/dist/bindings/smoke-go' > '$LOGS/go.out'"
+echo "$(grep '^go: ' "$LOGS/go.out") ($((SECONDS - start)) s)"
