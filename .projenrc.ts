@@ -173,7 +173,10 @@ project.tasks.addEnvironment('JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION', '2
 // in the npm package, so that pacmak translates the examples here and in the release workflow.
 project.package.file.addOverride('jsii.metadata', { jsii: { rosetta: { strict: true } } });
 // Construct Hub and PyPI: the Trove classifiers of CDK constructs (jsii-pacmak adds them to the package's own).
-project.package.file.addOverride('jsii.targets.python.classifiers', ['Framework :: AWS CDK', 'Framework :: AWS CDK :: 2']);
+project.package.file.addOverride('jsii.targets.python.classifiers', [
+  'Framework :: AWS CDK',
+  'Framework :: AWS CDK :: 2',
+]);
 const rosetta = project.addTask('rosetta:extract', {
   description:
     'Compile every README, docs/*.md and JSDoc example (jsii-rosetta, strict) and translate it into each language',
@@ -237,8 +240,7 @@ const bindings = project.addTask('bindings', {
   steps: [
     { exec: 'rm -rf dist/bindings/dotnet' },
     {
-      exec:
-        'jsii-pacmak --code-only --force --no-npmignore --rosetta-unknown-snippets fail --target dotnet --outdir dist/bindings',
+      exec: 'jsii-pacmak --code-only --force --no-npmignore --rosetta-unknown-snippets fail --target dotnet --outdir dist/bindings',
     },
   ],
 });

@@ -1,23 +1,24 @@
 /**
  * Compiles the TypeScript examples of docs/*.md the way `jsii-rosetta extract --strict .jsii` compiles README.md's:
  * rosetta reads examples from an assembly only, so this writes a copy of the assembly whose README is docs/*.md,
- * in dist/rosetta-docs/ (a package directory beside the real one: its package.json, lib/ and rosetta/ fixtures), and
- * runs rosetta there. Its tablet stays in dist/rosetta-docs/: the shipped .jsii.tabl.json is the README's and JSDoc's.
+ * as a package directory of its own (this package.json, lib/ and the rosetta/ fixtures), and
+ * runs rosetta there. The copy lives in a temporary directory (with a node_modules link to this one's) and is removed
+ * afterwards: a second `cdk-nested-workflow-role` assembly in the tree would be found by jsii-docgen, and its tablet
+ * must not replace the shipped .jsii.tabl.json (the README's and JSDoc's).
  * On a failure, the snippet's line is a line of the joined docs: the table printed first maps it back to its file.
  */
 import { execFileSync } from 'child_process';
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 
 const ROOT = path.join(__dirname, '..');
-const OUT = path.join(ROOT, 'dist', 'rosetta-docs');
+const OUT = fs.mkdtempSync(path.join(os.tmpdir(), 'rosetta-docs-'));
 const docs = fs
   .readdirSync(path.join(ROOT, 'docs'))
   .filter((f) => f.endsWith('.md'))
   .sort();
 
-fs.rmSync(OUT, { recursive: true, force: true });
-fs.mkdirSync(OUT, { recursive: true });
 let markdown = '';
 const starts: string[] = [];
 for (const doc of docs) {
@@ -31,13 +32,16 @@ fs.writeFileSync(
   JSON.stringify({ ...assembly, readme: { markdown }, types: {}, fingerprint: 'docs' }),
 );
 fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(OUT, 'package.json'));
-for (const dir of ['lib', 'rosetta']) fs.symlinkSync(path.join(ROOT, dir), path.join(OUT, dir));
+for (const dir of ['lib', 'rosetta', 'node_modules']) fs.symlinkSync(path.join(ROOT, dir), path.join(OUT, dir));
 
 const count = (markdown.match(/^```ts\b/gm) ?? []).length;
 try {
   execFileSync('jsii-rosetta', ['extract', '--strict', path.join(OUT, '.jsii')], { stdio: 'inherit', cwd: ROOT });
 } catch (e) {
   console.error(`docs/*.md examples failed to compile; in the joined docs, ${starts.join(', ')}.`);
-  process.exit(1);
+  process.exitCode = 1;
+} finally {
+  fs.rmSync(OUT, { recursive: true, force: true });
 }
+if (process.exitCode) process.exit();
 console.log(`docs: ${count} TypeScript examples of ${docs.length} pages compiled (jsii-rosetta, strict)`);

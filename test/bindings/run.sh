@@ -27,6 +27,13 @@ step() { # step <name> <log> <command...>: run quietly; on failure print the log
   fi
 }
 
+result() { # result <language>: the app's result line (its stdout), with the time the language took
+  local line
+  line=$(sed 's/\x1b\[[0-9;]*m//g' "$LOGS/$1.out" | grep -o "$1: [0-9]* checks passed.*") ||
+    { cat "$LOGS/$1.log" >&2; echo "$1: no result line in $LOGS/$1.out" >&2; exit 1; }
+  echo "$line ($((SECONDS - start)) s)"
+}
+
 LOGS=$ROOT/dist/bindings/logs
 rm -rf dist/bindings/python dist/bindings/java dist/bindings/go "$LOGS"
 mkdir -p "$LOGS"
@@ -54,15 +61,15 @@ step "python install" "$LOGS/python.log" "$VENV/bin/pip" install --quiet --disab
 step "python install" "$LOGS/python.log" "$VENV/bin/pip" install --quiet --disable-pip-version-check \
   --force-reinstall --no-deps dist/bindings/python/*.whl
 step "python" "$LOGS/python.log" bash -c "cd '$WORK' && '$VENV/bin/python' '$BINDINGS/python/app.py' > '$LOGS/python.out'"
-echo "$(grep '^python: ' "$LOGS/python.out") ($((SECONDS - start)) s)"
+result python
 
 start=$SECONDS
-step "java" "$LOGS/java.log" bash -c "cd '$WORK' && mvn --batch-mode --quiet -f '$BINDINGS/java/pom.xml' -Dmaven.repo.local='$M2' \
+step "java" "$LOGS/java.log" bash -c "cd '$WORK' && mvn --batch-mode --quiet -Dstyle.color=never -f '$BINDINGS/java/pom.xml' -Dmaven.repo.local='$M2' \
   -Daws-cdk-lib.version=$CDK_VERSION -Dconstructs.version=$CONSTRUCTS_VERSION -Dsmoke.bindings='$BINDINGS' \
   compile exec:java > '$LOGS/java.out'"
-echo "$(grep '^java: ' "$LOGS/java.out") ($((SECONDS - start)) s)"
+result java
 
 start=$SECONDS
 step "go build" "$LOGS/go.log" bash -c "cd '$BINDINGS/go' && go build -buildvcs=false -o '$ROOT/dist/bindings/smoke-go' ."
 step "go" "$LOGS/go.log" bash -c "cd '$WORK' && SMOKE_BINDINGS='$BINDINGS' '$ROOT/dist/bindings/smoke-go' > '$LOGS/go.out'"
-echo "$(grep '^go: ' "$LOGS/go.out") ($((SECONDS - start)) s)"
+result go

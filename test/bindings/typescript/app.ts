@@ -52,7 +52,9 @@ class DefinitionStack extends Stack {
       'arn:aws:lambda:us-east-1:111111111111:function:Notify',
     );
 
-    const definitionBody = sfn.DefinitionBody.fromFile(path.join(BINDINGS, '..', 'definitions', 'order-pipeline.asl.json'));
+    const definitionBody = sfn.DefinitionBody.fromFile(
+      path.join(BINDINGS, '..', 'definitions', 'order-pipeline.asl.json'),
+    );
     const definitionSubstitutions = {
       OrderChildArn: orderChild.stateMachineArn,
       ShippingChildArn: shippingChild.stateMachineArn,
@@ -139,7 +141,11 @@ export function badChildMessage(): string {
   const stack = new Stack(new App(), 'Bad', { env: ENV });
   try {
     new NestedWorkflowRole(stack, 'ParentRole', {
-      child: sfn.StateMachine.fromStateMachineArn(stack, 'Activity', 'arn:aws:states:us-east-1:111111111111:activity:Worker'),
+      child: sfn.StateMachine.fromStateMachineArn(
+        stack,
+        'Activity',
+        'arn:aws:states:us-east-1:111111111111:activity:Worker',
+      ),
     });
   } catch (e) {
     return (e as Error).message;
