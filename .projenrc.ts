@@ -4,7 +4,7 @@ import { awscdk, javascript, JsonFile, ReleasableCommits } from 'projen';
 // The floor is the lowest version users may install (the peer dependency) and the devDependency everything else builds
 // with; the newest is the latest aws-cdk-lib release, which `cdk init` apps get, installed under an npm alias.
 const CDK_FLOOR_VERSION = '2.258.0';
-const CDK_NEWEST_VERSION = '2.276.0';
+const CDK_NEWEST_VERSION = '2.278.0';
 const CDK_NEWEST_ALIAS = 'aws-cdk-lib-newest';
 
 const project = new awscdk.AwsCdkConstructLibrary({
@@ -37,7 +37,17 @@ const project = new awscdk.AwsCdkConstructLibrary({
   libdir: 'lib',
   testdir: 'test',
 
-  keywords: ['cdk', 'awscdk', 'aws-cdk', 'stepfunctions', 'iam'],
+  // Construct Hub lists a package by its `awscdk` keyword; the others are what people search for.
+  keywords: [
+    'cdk',
+    'awscdk',
+    'aws-cdk',
+    'step-functions',
+    'stepfunctions',
+    'nested-workflows',
+    'iam',
+    'least-privilege',
+  ],
   stability: 'experimental',
 
   eslintOptions: {
@@ -162,9 +172,24 @@ project.tasks.addEnvironment('JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION', '2
 // line. Fixtures in rosetta/ give the examples their imports and scope. The tablet it writes (.jsii.tabl.json) ships
 // in the npm package, so that pacmak translates the examples here and in the release workflow.
 project.package.file.addOverride('jsii.metadata', { jsii: { rosetta: { strict: true } } });
+// Construct Hub and PyPI: the Trove classifiers of CDK constructs (jsii-pacmak adds them to the package's own).
+project.package.file.addOverride('jsii.targets.python.classifiers', [
+  'Framework :: AWS CDK',
+  'Framework :: AWS CDK :: 2',
+]);
 const rosetta = project.addTask('rosetta:extract', {
-  description: 'Compile every README and JSDoc example (jsii-rosetta, strict) and translate it into each language',
-  exec: 'jsii-rosetta extract --strict .jsii',
+  description:
+    'Compile every README, docs/*.md and JSDoc example (jsii-rosetta, strict) and translate it into each language',
+  steps: [
+    { exec: 'jsii-rosetta extract --strict .jsii' },
+    // rosetta reads examples from assemblies only: docs/*.md are compiled through a copy of the assembly.
+    { exec: tsNode('scripts', 'rosetta-docs.ts') },
+  ],
+});
+// The README's and docs' Python and Java blocks are regions of the smoke apps (test/docs/snippets.test.ts checks them).
+project.addTask('docs:snippets', {
+  description: "Rewrite the Python and Java blocks of README.md and docs/*.md from the smoke apps' README regions",
+  exec: tsNode('scripts', 'snippets.ts'),
 });
 
 // Every jest suite runs twice: on the floor (above, with the coverage minimum), then on the newest aws-cdk-lib. The
@@ -208,21 +233,28 @@ const testNewest = project.addTask(`test:${CDK_NEWEST_ALIAS}`, {
   project.testTask.insertStep(floorRun + 1, { spawn: testNewest.name });
 }
 
-// Python/Java/.NET/Go bindings generated offline (code only, no language toolchain), so that an API jsii cannot
-// render in a language fails the build here; the release workflow builds the real packages (package:python etc.).
+// .NET has no toolchain on the build machines: its binding is generated (code only), so that an API jsii cannot render
+// in C# fails the build here; the release workflow builds the package (package:dotnet).
 const bindings = project.addTask('bindings', {
-  description: 'Generate the Python, Java, .NET and Go bindings, code only, into dist/bindings/<language>',
+  description: 'Generate the .NET binding, code only, into dist/bindings/dotnet',
   steps: [
-    { exec: 'rm -rf dist/bindings' },
+    { exec: 'rm -rf dist/bindings/dotnet' },
     {
-      exec:
-        'jsii-pacmak --code-only --force --no-npmignore --rosetta-unknown-snippets fail ' +
-        '--target python --target java --target dotnet --target go --outdir dist/bindings',
+      exec: 'jsii-pacmak --code-only --force --no-npmignore --rosetta-unknown-snippets fail --target dotnet --outdir dist/bindings',
     },
   ],
 });
+// Python, Java and Go: built with jsii-pacmak, installed with aws-cdk-lib and constructs from each language's registry
+// (the floor run's versions), and run by a smoke app per language that checks what it synthesizes
+// (test/bindings/run.sh, test/bindings/expected.json).
+const testBindings = project.addTask('test:bindings', {
+  description: `Build the Python, Java and Go packages and run their smoke apps against aws-cdk-lib ${CDK_FLOOR_VERSION}`,
+  exec: 'bash test/bindings/run.sh',
+});
+project.gitignore.exclude('/test/bindings/python/.venv', '/test/bindings/java/target');
 project.postCompileTask.spawn(rosetta);
 project.postCompileTask.spawn(bindings);
+project.postCompileTask.spawn(testBindings);
 
 // Packaging for Python/Java/.NET/Go needs registries this build cannot reach: the local build
 // packages JavaScript only; the release workflow packages every language.
