@@ -182,13 +182,17 @@ export class DefinitionReader {
   }
 
   private readTask(name: string, state: JsonObject, language: QueryLanguage): void {
-    if (state.Resource !== undefined && typeof state.Resource !== 'string') {
+    // Step Functions refuses a Task state without a string Resource (the ASL specification requires one).
+    if (typeof state.Resource !== 'string') {
       throw new Error(
         `${this.where}: the Resource of state '${name}' must be a string (an integration ARN such as ` +
-          `"arn:<partition>:states:::states:startExecution.sync:2"), got ${notString(state.Resource)}`,
+          `"arn:<partition>:states:::states:startExecution.sync:2"), got ` +
+          (state.Resource === undefined
+            ? 'none. Step Functions refuses a Task state without a Resource: give it the ARN of its integration.'
+            : notString(state.Resource)),
       );
     }
-    const rawResource = state.Resource ?? '';
+    const rawResource = state.Resource;
     const resource = this.substitute(rawResource, 'Resource', name);
     const match = NESTED_RESOURCE.exec(resource);
     if (!match) {
