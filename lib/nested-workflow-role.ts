@@ -102,9 +102,13 @@ export interface NestedWorkflowRoleProps extends NestedWorkflowChildOptions {
    * this role: a warning lists them, with the `ItemReader`/`ResultWriter` of Distributed Maps.
    *
    * `startExecution.sync` on an Express child of the app (in the parent's account) gets what a Standard `.sync` child
-   * gets plus `states:DescribeExecution` on `express:<name>:*`, its Express executions (what Step Functions calls is
-   * not documented; `aws-sdk:sfn:startSyncExecution`, which needs only `states:StartSyncExecution`, is the
-   * recommended path). It is refused through `Credentials`: AWS documents it unsupported across accounts.
+   * gets, and nothing on `express:<name>:*`: "Executions of an EXPRESS state machine aren't supported by
+   * DescribeExecution unless a Map Run dispatched them" (DescribeExecution API reference), and SAM's integration test
+   * `connector_sfn_to_sfn_sync` runs such a pair to SUCCEEDED without it. `aws-sdk:sfn:startSyncExecution`, which
+   * needs only `states:StartSyncExecution`, is the recommended path. It is refused through `Credentials`: AWS
+   * documents it unsupported across accounts.
+   *
+   * @see https://docs.aws.amazon.com/step-functions/latest/apireference/API_DescribeExecution.html
    *
    * A Distributed Map (`ItemProcessor.ProcessorConfig.Mode: DISTRIBUTED`) starts child workflow executions of the
    * parent itself: the parent (`parentStateMachineName`, or the state machine of the app that uses the role) gets

@@ -58,8 +58,6 @@ export interface ParentNeeds {
 
 /** The name of an execution in the calls on a child's executions (any name: the grant is on `execution:<name>:*`). */
 export const EXAMPLE_EXECUTION = 'example-execution-id';
-/** The id of an Express execution (`express:<name>:<execution>:<express id>`). */
-export const EXAMPLE_EXPRESS_ID = 'example-express-id';
 /** The label of the Map Run of a Distributed Map without `Label` (the grant is on `execution:<parent>/*:*`). */
 export const EXAMPLE_MAP_RUN = 'example-map-run';
 
@@ -166,14 +164,10 @@ export function parentNeeds(parent: ParentInput): ParentNeeds {
 
 /**
  * A call Step Functions makes on a granted pattern: `execution:<name>:*` becomes an execution of that name,
- * `express:<name>:*` an Express execution, `execution:<parent>/*:*` (a Map Run without label) one of an unlabelled
- * Map Run.
+ * `execution:<parent>/*:*` (a Map Run without label) one of an unlabelled Map Run.
  */
 function exampleOf(pattern: string): string {
-  return pattern
-    .replace(/\/\*:\*$/, `/${EXAMPLE_MAP_RUN}:*`)
-    .replace(/:express:([^:]*):\*$/, `:express:$1:${EXAMPLE_EXECUTION}:${EXAMPLE_EXPRESS_ID}`)
-    .replace(/:\*$/, `:${EXAMPLE_EXECUTION}`);
+  return pattern.replace(/\/\*:\*$/, `/${EXAMPLE_MAP_RUN}:*`).replace(/:\*$/, `:${EXAMPLE_EXECUTION}`);
 }
 
 /**
