@@ -15,6 +15,11 @@ export interface ChildNeeds {
   readonly decryptKey?: string;
   /** `sts:AssumeRole` on this role (ARN): the child is started through it, nothing else is granted here. */
   readonly assumeRole?: string;
+  /**
+   * True when Step Functions sends the parent's ARN as `sts:ExternalId` to start the child (`.sync` in another
+   * account): the parent's name must then fit `sts:ExternalId` (`externalIdNameProblem`).
+   */
+  readonly parentArnIsExternalId?: boolean;
 }
 
 /** How a child is started, as far as its grants go. */
@@ -48,14 +53,16 @@ export interface ChildPattern {
  *   unless a Map Run dispatched them" (DescribeExecution API reference), and SAM's integration test
  *   (aws/serverless-application-model `integration/resources/templates/combination/connector_sfn_to_sfn_sync.yaml`)
  *   runs this pair to SUCCEEDED with no `express:` grant;
- * - started through a credentials role: only sts:AssumeRole on that role.
+ * - started through a credentials role: only sts:AssumeRole on that role; for run a job, Step Functions sends the
+ *   parent's ARN as `sts:ExternalId` (so does it to a target role granting run a job).
  */
 export function needsFor(child: ChildPattern): ChildNeeds {
   const none = { start: false, startSync: false, executions: false, managedRule: false };
-  if (child.grantee === 'parent-via-role') {
-    return { ...none, assumeRole: child.credentialsRole };
-  }
   const sync = child.integrationPattern === IntegrationPattern.RUN_JOB;
+  const parentArnIsExternalId = sync && child.grantee !== 'parent' ? true : undefined;
+  if (child.grantee === 'parent-via-role') {
+    return { ...none, assumeRole: child.credentialsRole, parentArnIsExternalId };
+  }
   const decryptKey = sync ? child.encryptionKey : undefined;
   if (sync && child.express && !child.startExecutionSync) {
     return { ...none, startSync: true, decryptKey };
@@ -66,6 +73,7 @@ export function needsFor(child: ChildPattern): ChildNeeds {
     executions: sync,
     managedRule: sync && child.grantee === 'parent',
     decryptKey,
+    parentArnIsExternalId,
   };
 }
 
@@ -78,6 +86,7 @@ export function unionNeeds(needs: ChildNeeds[]): ChildNeeds {
     managedRule: needs.some((n) => n.managedRule),
     decryptKey: needs.find((n) => n.decryptKey !== undefined)?.decryptKey,
     assumeRole: needs.find((n) => n.assumeRole !== undefined)?.assumeRole,
+    parentArnIsExternalId: needs.some((n) => n.parentArnIsExternalId === true) || undefined,
   };
 }
 
