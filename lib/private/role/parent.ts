@@ -305,18 +305,23 @@ export class ParentGrants implements ParentPhases {
           'state machines can be started with startSyncExecution. Use arn:<partition>:states:::states:startExecution.sync for a Standard child.',
       );
     }
-    return checkChild(
-      this.owner,
-      child,
-      {
-        integrationPattern: task.integrationPattern,
-        stateMachineType: task.express && !inApp ? sfn.StateMachineType.EXPRESS : undefined,
-        credentialsRoleArn: task.credentialsRoleArn,
-        stateName: task.stateName,
-        startExecutionSync: !task.express && task.integrationPattern === sfn.IntegrationPattern.RUN_JOB,
-      },
-      'parent',
-    );
+    const input = {
+      integrationPattern: task.integrationPattern,
+      stateMachineType: task.express && !inApp ? sfn.StateMachineType.EXPRESS : undefined,
+      credentialsRoleArn: task.credentialsRoleArn,
+      stateName: task.stateName,
+      startExecutionSync: !task.express && task.integrationPattern === sfn.IntegrationPattern.RUN_JOB,
+    };
+    if (task.constant === undefined) return checkChild(this.owner, child, input, 'parent');
+    try {
+      return checkChild(this.owner, child, input, 'parent');
+    } catch (e) {
+      // The same error, with what applies to a constant: it is not chosen at run time.
+      throw new Error(
+        `${(e as Error).message} The state's StateMachineArn is the constant ${task.constant}, so \`runtimeChildren\` does not apply to it: ` +
+          "make the constant the child's state machine ARN.",
+      );
+    }
   }
 
   /** Grants a checked definition; `given` is the user's (`definitionBody`, `addDefinition`), absent when derived. */
