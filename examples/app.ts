@@ -75,7 +75,8 @@ const PARENT_DEFINITION = {
     },
     RunExpressChild: {
       Type: 'Task',
-      Comment: 'RUN_JOB on an Express child in the same account: start it and wait for its result',
+      Comment:
+        'RUN_JOB on an Express child in the same account: the Standard .sync grants, nothing on its express: executions',
       Resource: resource('startExecution.sync:2'),
       Parameters: { StateMachineArn: '${ExpressChildArn}', Input: { 'input.$': '$.sync.Output' } },
       ResultPath: '$.express',

@@ -99,12 +99,23 @@ export interface NestedWorkflowRoleProps extends NestedWorkflowChildOptions {
    * `.waitForTaskToken` (callback), and `arn:<partition>:states:::aws-sdk:sfn:startSyncExecution` (an Express child run
    * synchronously). The child is read from `Parameters.StateMachineArn` (JSONPath) or `Arguments.StateMachineArn`
    * (JSONata), and a child in another account from the task's `Credentials.RoleArn`. Other tasks get no grant from
-   * this role: a warning lists them, with the `ItemReader`/`ResultWriter` of Distributed Maps.
+   * this role: a warning lists them, with the `ItemReader`/`ResultWriter` of Distributed Maps. A Task state without a
+   * string `Resource` is refused, as Step Functions refuses it.
+   *
+   * A child named by a workflow variable (`"StateMachineArn.$": "$childArn"`, `"{% $childArn %}"`) is each constant
+   * assigned to it on the paths that reach the task (`Assign` of any state, Choice rule or Catcher, with the scopes of
+   * Parallel branches and Map iterations; a Distributed Map's item processor sees no outer variable); a variable
+   * assigned from the input or an expression on some path is a run-time child (`runtimeChildren`).
    *
    * `startExecution.sync` on an Express child of the app (in the parent's account) gets what a Standard `.sync` child
-   * gets plus `states:DescribeExecution` on `express:<name>:*`, its Express executions (what Step Functions calls is
-   * not documented; `aws-sdk:sfn:startSyncExecution`, which needs only `states:StartSyncExecution`, is the
-   * recommended path). It is refused through `Credentials`: AWS documents it unsupported across accounts.
+   * gets, and nothing on `express:<name>:*`: "Executions of an EXPRESS state machine aren't supported by
+   * DescribeExecution unless a Map Run dispatched them" (DescribeExecution API reference), and SAM's integration test
+   * `connector_sfn_to_sfn_sync` runs such a pair to SUCCEEDED without it. `aws-sdk:sfn:startSyncExecution`, which
+   * needs only `states:StartSyncExecution`, is the recommended path. It is refused through `Credentials`: AWS
+   * documents it unsupported across accounts.
+   *
+   * @see https://docs.aws.amazon.com/step-functions/latest/apireference/API_DescribeExecution.html
+   * @see https://docs.aws.amazon.com/step-functions/latest/dg/workflow-variables.html
    *
    * A Distributed Map (`ItemProcessor.ProcessorConfig.Mode: DISTRIBUTED`) starts child workflow executions of the
    * parent itself: the parent (`parentStateMachineName`, or the state machine of the app that uses the role) gets
@@ -183,10 +194,14 @@ export interface NestedWorkflowRoleProps extends NestedWorkflowChildOptions {
    * it, on the one state machine of the app that uses the role.
    *
    * The name must be one Step Functions and IAM accept: 1-80 characters from U+0021-U+007E and U+00A1-U+00FF, none of
-   * `< > { } [ ] ? * " # % \ ^ | ~ $ & , ; : /` or the backtick.
+   * `< > { } [ ] ? * " # % \ ^ | ~ $ & , ; : /` or the backtick. When the parent starts a child with `.sync` through
+   * `Credentials` (in another account), Step Functions sends its ARN as `sts:ExternalId`, so the name must also hold
+   * only `[\w+=,.@:/-]`; another name is refused at synthesis (and so is the `stateMachineName` of the state machine
+   * that uses the role).
    *
    * @default - any state machine of the stack's account and region may assume the role
    * @see https://docs.aws.amazon.com/step-functions/latest/dg/procedure-create-iam-role.html#prevent-cross-service-confused-deputy
+   * @see https://docs.aws.amazon.com/step-functions/latest/dg/concepts-cross-acct-sync-pattern.html
    */
   readonly parentStateMachineName?: string;
 

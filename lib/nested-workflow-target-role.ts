@@ -5,7 +5,7 @@ import { Construct } from 'constructs';
 import { NestedWorkflowChildBaseOptions } from './nested-workflow-role';
 import { isRoleArn, ROLE_ARN_FORM } from './private/model/arns';
 import { parseChildArn } from './private/read/state-machines';
-import { checkChild, checkMaxManagedPolicies } from './private/role/child-checks';
+import { checkChild, checkMaxManagedPolicies, ChildRecord, externalIdNameError } from './private/role/child-checks';
 import { registerTargetRole } from './private/role/lifecycle';
 import { ChildPolicies } from './private/role/policies';
 
@@ -26,9 +26,11 @@ export interface NestedWorkflowTargetRoleProps extends NestedWorkflowChildBaseOp
   /**
    * The parent state machine (e.g. `sfn.StateMachine.fromStateMachineArn(...)`).
    *
-   * Step Functions passes its ARN as `sts:ExternalId` when it assumes this role; the trust policy requires it.
+   * Step Functions passes its ARN as `sts:ExternalId` when it assumes this role; the trust policy requires it. With a
+   * `RUN_JOB` child its name must hold only what `sts:ExternalId` allows (`[\w+=,.@:/-]`): another name is refused.
    *
    * @see https://docs.aws.amazon.com/step-functions/latest/dg/concepts-access-cross-acct-resources.html
+   * @see https://docs.aws.amazon.com/step-functions/latest/dg/concepts-cross-acct-sync-pattern.html
    */
   readonly parentStateMachine: sfn.IStateMachine;
 
@@ -98,6 +100,7 @@ export class NestedWorkflowTargetRole extends Construct implements iam.IGrantabl
   public readonly grantPrincipal: iam.IPrincipal;
 
   private readonly policies: ChildPolicies;
+  private readonly parentName: string;
 
   constructor(scope: Construct, id: string, props: NestedWorkflowTargetRoleProps) {
     super(scope, id);
@@ -123,6 +126,8 @@ export class NestedWorkflowTargetRole extends Construct implements iam.IGrantabl
         `${this.node.path}: \`parentStateMachine\` must be the unqualified state machine ARN (the external id Step Functions sends), got: ${parentArn}`,
       );
     }
+    this.parentName = parent.name;
+    this.checkParentName(first);
 
     const role = new iam.Role(this, 'Resource', {
       assumedBy: new iam.ArnPrincipal(roleArn),
@@ -146,6 +151,14 @@ export class NestedWorkflowTargetRole extends Construct implements iam.IGrantabl
    * @param options how the parent starts it
    */
   public addChild(child: sfn.IStateMachine, options: NestedWorkflowChildBaseOptions = {}): void {
-    this.policies.add(checkChild(this, child, options, 'target'));
+    const record = checkChild(this, child, options, 'target');
+    this.checkParentName(record);
+    this.policies.add(record);
+  }
+
+  /** A `.sync` child: Step Functions sends the parent's ARN as `sts:ExternalId`, so its name must fit that rule. */
+  private checkParentName(record: ChildRecord): void {
+    const error = externalIdNameError('the name of `parentStateMachine`', this.parentName, [record], 'this role');
+    if (error) throw new Error(`${this.node.path}: ${error}`);
   }
 }

@@ -345,9 +345,9 @@ describe('the checks evaluator agrees with the IAM simulator on Map Runs and Exp
         `Denied states:StartExecution ${stateMachineArn('TaskParentAdmin')}`,
         `Denied states:StartExecution ${stateMachineArn('OtherStateMachine')}`,
         `Denied states:RedriveExecution ${executionArnOf('TaskParent/ItemsOther:example-execution-id')}`,
+        // The Express executions of a .sync child are a near miss: allowed by the hand-written express:ItemChild*.
         `Allowed states:DescribeExecution arn:aws:states:${REGION}:${ACCOUNT}:express:ItemChild:example-execution-id:example-express-id`,
-        `Allowed states:DescribeExecution arn:aws:states:${REGION}:${ACCOUNT}:express:ItemChildAdmin:example-execution-id:example-express-id`,
-        `Denied states:DescribeExecution arn:aws:states:${REGION}:${ACCOUNT}:express:ItemChildAdmin:example-execution-id:example-express-id`,
+        `Denied states:DescribeExecution arn:aws:states:${REGION}:${ACCOUNT}:express:ItemChild:example-execution-id:example-express-id`,
       ]),
     );
     expect(compared.length).toBeGreaterThan(60);

@@ -590,7 +590,7 @@ describe('each task resource grants what its integration pattern needs', () => {
 });
 
 describe('definitions in other shapes', () => {
-  test('skips entries that are not states and lists a task without a resource as not granted', () => {
+  test('skips entries that are not states and lists a task of another service as not granted', () => {
     const { stack } = roleFromAsl({
       StartAt: 'A',
       States: {
@@ -600,7 +600,7 @@ describe('definitions in other shapes', () => {
           Branches: ['not a branch', { StartAt: 'X' }],
           Next: 'B',
         },
-        B: { Type: 'Task', End: true },
+        B: { Type: 'Task', Resource: FUNCTION_ARN, End: true },
         C: { Type: 'Task', Resource: START, Parameters: { StateMachineArn: stateMachineArn('Worker') }, End: true },
       },
     });
@@ -612,7 +612,7 @@ describe('definitions in other shapes', () => {
     ]);
     expect(
       Annotations.fromStack(stack).findWarning('/Stack/ParentRole/Resource', Match.anyValue())[0].entry.data,
-    ).toMatch(/get no grant from it: 'B' \(\)\./);
+    ).toContain(`get no grant from it: 'B' (${FUNCTION_ARN}).`);
   });
 
   test('a CustomState holding a startExecution task is read like a definition', () => {
@@ -774,6 +774,18 @@ describe('bad definitions are refused at synthesis, before any resource exists',
       oneTask(START, { StateMachineArn: stateMachineArn('Worker') }, { Resource: 42 }),
       undefined,
       /the Resource of state 'Start child' must be a string \(an integration ARN such as "arn:<partition>:states:::states:startExecution\.sync:2"\), got a number: 42$/,
+    ],
+    [
+      'a Task state without a Resource',
+      oneTask(START, { StateMachineArn: stateMachineArn('Worker') }, { Resource: undefined }),
+      undefined,
+      /the Resource of state 'Start child' must be a string \(an integration ARN such as "arn:<partition>:states:::states:startExecution\.sync:2"\), got none\. Step Functions refuses a Task state without a Resource: give it the ARN of its integration\.$/,
+    ],
+    [
+      'a Task state whose Resource is null',
+      oneTask(START, { StateMachineArn: stateMachineArn('Worker') }, { Resource: null }),
+      undefined,
+      /the Resource of state 'Start child' must be a string .*, got null$/,
     ],
     [
       'a Resource that is an intrinsic object',

@@ -241,11 +241,6 @@ describe('the issue scenario: a labelled Distributed Map reading from S3, an Exp
           `arn:aws:states:${REGION}:${ACCOUNT}:execution:ItemChild:*`,
         ],
       },
-      {
-        Action: 'states:DescribeExecution',
-        Effect: 'Allow',
-        Resource: `arn:aws:states:${REGION}:${ACCOUNT}:express:ItemChild:*`,
-      },
       eventsStatement(),
     ]);
     template.hasResourceProperties('AWS::IAM::Policy', {
@@ -582,7 +577,7 @@ describe('Distributed Maps at any depth, in every kind of definition', () => {
 });
 
 describe("Express children started with startExecution.sync in the parent's account", () => {
-  test('an Express state machine of the app gets the Standard .sync set plus DescribeExecution on its Express executions', async () => {
+  test('an Express state machine of the app gets the Standard .sync set only: nothing on its Express executions', async () => {
     const stack = newStack();
     const express = inStackChild(stack, 'Express', {
       stateMachineName: 'Express',
@@ -612,11 +607,6 @@ describe("Express children started with startExecution.sync in the parent's acco
             Action: ['states:DescribeExecution', 'states:StopExecution'],
             Effect: 'Allow',
             Resource: `arn:aws:states:${REGION}:${ACCOUNT}:execution:Express:*`,
-          },
-          {
-            Action: 'states:DescribeExecution',
-            Effect: 'Allow',
-            Resource: `arn:aws:states:${REGION}:${ACCOUNT}:express:Express:*`,
           },
           eventsStatement(),
         ],

@@ -1,10 +1,13 @@
 import { Call } from './evaluator';
 import { EXAMPLE_MAP_RUN, RequiredCall } from './required-calls';
-import { MANAGED_RULE_NAME } from '../model/actions';
+import { DESCRIBE_EXECUTION, MANAGED_RULE_NAME } from '../model/actions';
 
 /**
  * The near misses of the calls a parent makes: what a statement that allows a call must not also allow (NWR2).
  */
+
+/** The express id of an Express execution, `express:<name>:<execution>:<express id>`. */
+const EXAMPLE_EXPRESS_ID = 'example-express-id';
 
 const OTHER_ACCOUNTS = ['999999999999', '888888888888'];
 const OTHER_REGIONS = ['ap-south-2', 'ap-south-1'];
@@ -14,7 +17,8 @@ const OTHER_STATE_MACHINE = 'OtherStateMachine';
 
 /**
  * Calls the parent never makes, close to one it makes: a name that merely starts with the child's (`<name>Admin`),
- * another account and region, another rule, another action on the same resource; for its Map Runs, another state
+ * another account and region, another rule, another action on the same resource, the Express executions of a `.sync`
+ * child; for its Map Runs, another state
  * machine, the executions of `<parent>Admin`, another Map Run label, a redrive of the parent's own executions.
  */
 export function nearMisses(call: RequiredCall): RequiredCall[] {
@@ -35,6 +39,11 @@ export function nearMisses(call: RequiredCall): RequiredCall[] {
     case 'executions': {
       const name = parts[6];
       add(call.action, [...parts.slice(0, 6), `${name}Admin`, ...parts.slice(7)].join(':'));
+      // Step Functions never describes a `.sync` child's Express executions (`express:<name>:*`), even for an Express
+      // child: DescribeExecution does not support them outside a Map Run.
+      if (call.action === DESCRIBE_EXECUTION) {
+        add(call.action, [...parts.slice(0, 5), 'express', ...parts.slice(6), EXAMPLE_EXPRESS_ID].join(':'));
+      }
       break;
     }
     case 'events':

@@ -1,9 +1,10 @@
-import { Lazy } from 'aws-cdk-lib';
+import { Lazy, Token } from 'aws-cdk-lib';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Call } from './evaluator';
 import { QUALIFIER_KEY } from '../model/actions';
 import { managedRuleArn, parseStateMachineArn } from '../model/arns';
 import { distributedMapError, expressParentError, mapRunStatements } from '../model/execution';
+import { externalIdNameProblem } from '../model/names';
 import { needsFor } from '../model/needs';
 import { GrantKind, NestedWorkflowGrants } from '../model/statements';
 import { readDefinition } from '../read/definition';
@@ -58,8 +59,6 @@ export interface ParentNeeds {
 
 /** The name of an execution in the calls on a child's executions (any name: the grant is on `execution:<name>:*`). */
 export const EXAMPLE_EXECUTION = 'example-execution-id';
-/** The id of an Express execution (`express:<name>:<execution>:<express id>`). */
-export const EXAMPLE_EXPRESS_ID = 'example-express-id';
 /** The label of the Map Run of a Distributed Map without `Label` (the grant is on `execution:<parent>/*:*`). */
 export const EXAMPLE_MAP_RUN = 'example-map-run';
 
@@ -117,6 +116,13 @@ export function parentNeeds(parent: ParentInput): ParentNeeds {
       undecidable.push(tokens.decode((e as Error).message));
       continue;
     }
+    for (const reason of envCannotRun(parent, tokens.decode(parts.region), tokens.decode(parts.account), {
+      arn,
+      state,
+      viaRole: credentialsRole !== undefined,
+    })) {
+      if (!cannotRun.includes(reason)) cannotRun.push(reason);
+    }
     // As NestedWorkflowRole reads a task: startSyncExecution, or a child the template defines as EXPRESS.
     const needs = needsFor({
       integrationPattern: task.integrationPattern,
@@ -126,6 +132,8 @@ export function parentNeeds(parent: ParentInput): ParentNeeds {
       credentialsRole: credentialsRole === undefined ? undefined : tokens.encode(credentialsRole),
     });
     needsManagedRule ||= needs.managedRule;
+    const nameError = needs.parentArnIsExternalId ? externalIdNameCannotRun(parent.name, state) : undefined;
+    if (nameError && !cannotRun.includes(nameError)) cannotRun.push(nameError);
     const grants = new NestedWorkflowGrants();
     grants.add({ arn: tokens.encode(arn), parts, knownUnqualified: false, nameLength: 80 }, needs);
     const managedRule = managedRuleArn(parent);
@@ -165,15 +173,50 @@ export function parentNeeds(parent: ParentInput): ParentNeeds {
 }
 
 /**
+ * Why the parent cannot start a child in `region` and `account`, when both sides are known: another region (Step
+ * Functions has no cross-region integration), or another account without task Credentials.
+ */
+function envCannotRun(
+  parent: ParentInput,
+  region: string,
+  account: string,
+  child: { arn: string; state: string; viaRole: boolean },
+): string[] {
+  const known = (value: string) => markersIn(value).length === 0 && !Token.isUnresolved(value);
+  const subject = `the child ${child.arn} of state '${child.state}'`;
+  const reasons: string[] = [];
+  if (known(region) && known(parent.region) && region !== parent.region) {
+    reasons.push(
+      `${subject} is in region ${region}, but the parent is in region ${parent.region}, and Step Functions cannot start a state machine ` +
+        "in another region. Deploy the child in the parent's region, or the parent in the child's.",
+    );
+  }
+  if (!child.viaRole && known(account) && known(parent.account) && account !== parent.account) {
+    reasons.push(
+      `${subject} is in account ${account}, but the parent is in account ${parent.account} and the state has no Credentials. ` +
+        'Starting a child in another account needs a role there for the parent to assume: ' +
+        '"Credentials": { "RoleArn": "arn:<partition>:iam::<child account>:role/<name>" } (NestedWorkflowTargetRole).',
+    );
+  }
+  return reasons;
+}
+
+/** Why a parent named `name` cannot start the `.sync` child of `state` through Credentials, when its name is known. */
+function externalIdNameCannotRun(name: string, state: string): string | undefined {
+  if (markersIn(name).length > 0) return undefined;
+  const problem = externalIdNameProblem(name);
+  return problem
+    ? `the parent's StateMachineName ${name} ${problem}, but state '${state}' starts its child with .sync through Credentials ` +
+        "(in another account), and Step Functions then sends the parent's ARN as sts:ExternalId. Rename the parent state machine."
+    : undefined;
+}
+
+/**
  * A call Step Functions makes on a granted pattern: `execution:<name>:*` becomes an execution of that name,
- * `express:<name>:*` an Express execution, `execution:<parent>/*:*` (a Map Run without label) one of an unlabelled
- * Map Run.
+ * `execution:<parent>/*:*` (a Map Run without label) one of an unlabelled Map Run.
  */
 function exampleOf(pattern: string): string {
-  return pattern
-    .replace(/\/\*:\*$/, `/${EXAMPLE_MAP_RUN}:*`)
-    .replace(/:express:([^:]*):\*$/, `:express:$1:${EXAMPLE_EXECUTION}:${EXAMPLE_EXPRESS_ID}`)
-    .replace(/:\*$/, `:${EXAMPLE_EXECUTION}`);
+  return pattern.replace(/\/\*:\*$/, `/${EXAMPLE_MAP_RUN}:*`).replace(/:\*$/, `:${EXAMPLE_EXECUTION}`);
 }
 
 /**

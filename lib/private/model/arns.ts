@@ -137,14 +137,6 @@ export function executionArnPattern(parts: StateMachineLocation): string {
 }
 
 /**
- * `arn:<p>:states:<r>:<a>:express:<name>:*`: every Express execution of this state machine (the Service Authorization
- * Reference's `express` resource type, `express:<name>:<execution id>:<express id>`, which DescribeExecution accepts).
- */
-export function expressExecutionArnPattern(parts: StateMachineLocation): string {
-  return statesArn(parts, 'express', ':*');
-}
-
-/**
  * `arn:<p>:states:<r>:<a>:execution:<name>/<label>:*`: the child workflow executions of this state machine's Map Runs
  * with that label (`*`: every label of this state machine, and nothing of another).
  */

@@ -45,3 +45,27 @@ export function nameProblem(value: string): string | undefined {
 
 /** Map Run labels: what Step Functions allows in a `Label`, and never an IAM wildcard. */
 export const MAP_RUN_LABEL = /^[^\s<>{}[\]?*"#%\\^|~`$&,;:/]{1,40}$/;
+
+/**
+ * What `sts:ExternalId` may hold, in words. For a cross-account `.sync` task Step Functions sends the parent state
+ * machine's ARN as the external id when it assumes the task's `Credentials` role, so "the state machine's name must
+ * include only characters that the AWS STS AssumeRole API supports".
+ *
+ * @see https://docs.aws.amazon.com/step-functions/latest/dg/concepts-cross-acct-sync-pattern.html
+ * @see https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html#API_AssumeRole_RequestParameters
+ */
+export const EXTERNAL_ID_RULE = '[\\w+=,.@:/-]: ASCII letters, digits and _ + = , . @ : / -';
+const EXTERNAL_ID_CHARACTER = /^[\w+=,.@:/-]$/;
+
+/**
+ * Why a parent state machine named `name` cannot start a child with `.sync` through `Credentials` (its ARN is the
+ * `sts:ExternalId`), naming the first offending character as U+XXXX; undefined when it can.
+ */
+export function externalIdNameProblem(name: string): string | undefined {
+  for (const character of name) {
+    if (!EXTERNAL_ID_CHARACTER.test(character)) {
+      return `holds ${codePoint(character.codePointAt(0)!)} (${character}), which sts:ExternalId does not allow (${EXTERNAL_ID_RULE})`;
+    }
+  }
+  return undefined;
+}

@@ -1,11 +1,5 @@
 import { IntegrationPattern } from 'aws-cdk-lib/aws-stepfunctions';
-import {
-  DESCRIBE_EXECUTION,
-  EVENTS_ACTIONS,
-  EXECUTION_ACTIONS,
-  START_EXECUTION,
-  START_SYNC_EXECUTION,
-} from './actions';
+import { EVENTS_ACTIONS, EXECUTION_ACTIONS, START_EXECUTION, START_SYNC_EXECUTION } from './actions';
 
 /** What a child needs granted, whatever construct asks. */
 export interface ChildNeeds {
@@ -15,14 +9,17 @@ export interface ChildNeeds {
   readonly startSync: boolean;
   /** `states:DescribeExecution` + `states:StopExecution` on the child's executions. */
   readonly executions: boolean;
-  /** `states:DescribeExecution` on the child's Express executions (`express:<name>:*`). */
-  readonly expressExecutions?: boolean;
   /** `events:*` on the managed rule in the parent's region and account. */
   readonly managedRule: boolean;
   /** `kms:Decrypt` on this key (ARN), for the child's encryption context. */
   readonly decryptKey?: string;
   /** `sts:AssumeRole` on this role (ARN): the child is started through it, nothing else is granted here. */
   readonly assumeRole?: string;
+  /**
+   * True when Step Functions sends the parent's ARN as `sts:ExternalId` to start the child (`.sync` in another
+   * account): the parent's name must then fit `sts:ExternalId` (`externalIdNameProblem`).
+   */
+  readonly parentArnIsExternalId?: boolean;
 }
 
 /** How a child is started, as far as its grants go. */
@@ -52,15 +49,20 @@ export interface ChildPattern {
  *   role: cross-account `.sync` only polls), and kms:Decrypt when the child has a customer managed key;
  * - run a job, Express child (`aws-sdk:sfn:startSyncExecution`): StartSyncExecution only (+ kms:Decrypt);
  * - run a job, Express child started with `startExecution.sync` in the parent's account: what a Standard child gets,
- *   and DescribeExecution on its Express executions (`express:<name>:*`), the ARN form its executions have;
- * - started through a credentials role: only sts:AssumeRole on that role.
+ *   and nothing on `express:<name>:*`: "Executions of an EXPRESS state machine aren't supported by DescribeExecution
+ *   unless a Map Run dispatched them" (DescribeExecution API reference), and SAM's integration test
+ *   (aws/serverless-application-model `integration/resources/templates/combination/connector_sfn_to_sfn_sync.yaml`)
+ *   runs this pair to SUCCEEDED with no `express:` grant;
+ * - started through a credentials role: only sts:AssumeRole on that role; for run a job, Step Functions sends the
+ *   parent's ARN as `sts:ExternalId` (so does it to a target role granting run a job).
  */
 export function needsFor(child: ChildPattern): ChildNeeds {
   const none = { start: false, startSync: false, executions: false, managedRule: false };
-  if (child.grantee === 'parent-via-role') {
-    return { ...none, assumeRole: child.credentialsRole };
-  }
   const sync = child.integrationPattern === IntegrationPattern.RUN_JOB;
+  const parentArnIsExternalId = sync && child.grantee !== 'parent' ? true : undefined;
+  if (child.grantee === 'parent-via-role') {
+    return { ...none, assumeRole: child.credentialsRole, parentArnIsExternalId };
+  }
   const decryptKey = sync ? child.encryptionKey : undefined;
   if (sync && child.express && !child.startExecutionSync) {
     return { ...none, startSync: true, decryptKey };
@@ -70,8 +72,8 @@ export function needsFor(child: ChildPattern): ChildNeeds {
     start: true,
     executions: sync,
     managedRule: sync && child.grantee === 'parent',
-    expressExecutions: sync && child.express,
     decryptKey,
+    parentArnIsExternalId,
   };
 }
 
@@ -81,10 +83,10 @@ export function unionNeeds(needs: ChildNeeds[]): ChildNeeds {
     start: needs.some((n) => n.start),
     startSync: needs.some((n) => n.startSync),
     executions: needs.some((n) => n.executions),
-    expressExecutions: needs.some((n) => n.expressExecutions === true),
     managedRule: needs.some((n) => n.managedRule),
     decryptKey: needs.find((n) => n.decryptKey !== undefined)?.decryptKey,
     assumeRole: needs.find((n) => n.assumeRole !== undefined)?.assumeRole,
+    parentArnIsExternalId: needs.some((n) => n.parentArnIsExternalId === true) || undefined,
   };
 }
 
@@ -97,7 +99,6 @@ export function actionsOfNeeds(needs: ChildNeeds): string[] {
   if (needs.start) actions.push(START_EXECUTION);
   if (needs.startSync) actions.push(START_SYNC_EXECUTION);
   if (needs.executions) actions.push(...EXECUTION_ACTIONS);
-  if (needs.expressExecutions) actions.push(`${DESCRIBE_EXECUTION} on the child's Express executions`);
   if (needs.managedRule) actions.push(...EVENTS_ACTIONS);
   return actions;
 }

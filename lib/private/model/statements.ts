@@ -1,7 +1,6 @@
 import { Token } from 'aws-cdk-lib';
 import {
   ASSUME_ROLE,
-  DESCRIBE_EXECUTION,
   EVENTS_ACTIONS,
   EXECUTION_ACTIONS,
   KMS_DECRYPT,
@@ -10,12 +9,7 @@ import {
   START_SYNC_EXECUTION,
   STATE_MACHINE_CONTEXT_KEY,
 } from './actions';
-import {
-  executionArnPattern,
-  expressExecutionArnPattern,
-  StateMachineArnParts,
-  unqualifiedStateMachineArn,
-} from './arns';
+import { executionArnPattern, StateMachineArnParts, unqualifiedStateMachineArn } from './arns';
 import { ACCOUNT_LENGTH, KEY_ARN_MAX, PARTITION_MAX, REGION_MAX, ROLE_ARN_MAX } from './bounds';
 import { ChildNeeds } from './needs';
 
@@ -90,7 +84,6 @@ export class NestedWorkflowGrants {
     [START_SYNC_EXECUTION, new Map()],
   ]);
   private readonly executions = new Map<string, SizedResource>();
-  private readonly expressExecutions = new Map<string, SizedResource>();
   private readonly assumeRoles = new Map<string, SizedResource>();
   private readonly decrypts = new Map<string, DecryptEntry>();
   private managedRule = false;
@@ -121,12 +114,6 @@ export class NestedWorkflowGrants {
       this.executions.set(key, {
         arn: executionArnPattern(parts),
         length: arnLength(parts, 'execution', child.nameLength, ':*'),
-      });
-    }
-    if (needs.expressExecutions && !this.expressExecutions.has(key)) {
-      this.expressExecutions.set(key, {
-        arn: expressExecutionArnPattern(parts),
-        length: arnLength(parts, 'express', child.nameLength, ':*'),
       });
     }
     if (needs.assumeRole !== undefined && !this.assumeRoles.has(needs.assumeRole)) {
@@ -160,13 +147,6 @@ export class NestedWorkflowGrants {
     }
     if (this.executions.size > 0) {
       groups.push({ kind: 'executions', actions: EXECUTION_ACTIONS, resources: [...this.executions.values()] });
-    }
-    if (this.expressExecutions.size > 0) {
-      groups.push({
-        kind: 'executions',
-        actions: [DESCRIBE_EXECUTION],
-        resources: [...this.expressExecutions.values()],
-      });
     }
     if (this.managedRule) {
       groups.push({ kind: 'events', actions: EVENTS_ACTIONS, resources: [managedRule] });

@@ -13,6 +13,12 @@ export interface NestedTask {
   readonly stateMachineArn?: string;
   /** How the state chooses its child at run time (`"StateMachineArn.$": "$.arn"`, a JSONata expression). */
   readonly runtimeArn?: string;
+  /**
+   * The constant the ARN was read from, when it is not written as it is: a JSONata string literal (`{% 'arn:...' %}`)
+   * or a workflow variable assigned only constants on the paths to the state (`$childArn`). A state whose variable
+   * holds several constants is one task per constant.
+   */
+  readonly constant?: string;
   /** `Credentials.RoleArn`, substitutions applied. */
   readonly credentialsRoleArn?: string;
   /** The task's `Resource`, for messages. */

@@ -1,4 +1,13 @@
 import { IntegrationPattern } from 'aws-cdk-lib/aws-stepfunctions';
+import {
+  QueryLanguage,
+  isJsonataExpression,
+  jsonataStringLiteral,
+  jsonataVariable,
+  languageOf,
+  pathVariable,
+} from './query-language';
+import { VariableFlow } from './variables';
 import { Json, JsonObject, isIntrinsic, isObject } from '../model/json';
 import { displayValue, truncate } from '../model/render';
 import { DistributedMapState, NestedTask, WaitingTask } from '../model/tasks';
@@ -22,7 +31,8 @@ export interface AslTasks {
   readonly waitingTasks: WaitingTask[];
 }
 
-export type QueryLanguage = 'JSONPath' | 'JSONata';
+export { languageOf } from './query-language';
+export type { QueryLanguage } from './query-language';
 
 /** Where a state runs: the parent's executions, or the child workflow executions of a Distributed Map. */
 export interface RunContext {
@@ -69,6 +79,8 @@ export class DefinitionReader {
   public readonly others: string[] = [];
   public readonly distributedMaps: DistributedMapState[] = [];
   public readonly waitingTasks: WaitingTask[] = [];
+  /** The workflow variables of the graph being read. */
+  private flow?: VariableFlow;
 
   constructor(
     private readonly where: string,
@@ -98,6 +110,7 @@ export class DefinitionReader {
     context: RunContext = IN_PARENT,
     cdkDistributedMap?: string,
   ): void {
+    this.flow = new VariableFlow(graph, language);
     const frames: GraphFrame[] = [frameOf(graph, language, context)];
     while (frames.length > 0) {
       const frame = frames[frames.length - 1];
@@ -182,13 +195,17 @@ export class DefinitionReader {
   }
 
   private readTask(name: string, state: JsonObject, language: QueryLanguage): void {
-    if (state.Resource !== undefined && typeof state.Resource !== 'string') {
+    // Step Functions refuses a Task state without a string Resource (the ASL specification requires one).
+    if (typeof state.Resource !== 'string') {
       throw new Error(
         `${this.where}: the Resource of state '${name}' must be a string (an integration ARN such as ` +
-          `"arn:<partition>:states:::states:startExecution.sync:2"), got ${notString(state.Resource)}`,
+          `"arn:<partition>:states:::states:startExecution.sync:2"), got ` +
+          (state.Resource === undefined
+            ? 'none. Step Functions refuses a Task state without a Resource: give it the ARN of its integration.'
+            : notString(state.Resource)),
       );
     }
-    const rawResource = state.Resource ?? '';
+    const rawResource = state.Resource;
     const resource = this.substitute(rawResource, 'Resource', name);
     const match = NESTED_RESOURCE.exec(resource);
     if (!match) {
@@ -207,11 +224,28 @@ export class DefinitionReader {
     const jsonata = fieldLanguage(state, language) === 'JSONata';
     const field = jsonata ? 'Arguments' : 'Parameters';
     const args = state[field];
-    let stateMachineArn: string | undefined;
+    let stateMachineArns: string[] = [];
     let runtimeArn: string | undefined;
+    let constant: string | undefined;
     const path = isObject(args) && !jsonata ? args['StateMachineArn.$'] : undefined;
     const value = isObject(args) ? args.StateMachineArn : undefined;
-    if (jsonata && typeof args === 'string' && isJsonataExpression(args)) {
+    const variable =
+      typeof path === 'string'
+        ? pathVariable(path)
+        : jsonata && typeof value === 'string'
+          ? jsonataVariable(value)
+          : undefined;
+    const assigned = variable === undefined ? undefined : this.flow?.valuesAt(state, variable);
+    if (variable !== undefined && assigned && !assigned.runtime && assigned.constants.length > 0) {
+      // Constants assigned to the variable on the paths that reach this state: each is a child.
+      constant = `$${variable}`;
+      stateMachineArns = assigned.constants.map((text) => {
+        const held = JSON.parse(text) as Json;
+        return typeof held === 'string'
+          ? this.substitute(held, `${field}.StateMachineArn ($${variable})`, name)
+          : JSON.stringify(held);
+      });
+    } else if (jsonata && typeof args === 'string' && isJsonataExpression(args)) {
       runtimeArn = `"Arguments": "${args}"`;
     } else if (typeof path === 'string') {
       runtimeArn = `"StateMachineArn.$": "${path}"`;
@@ -231,7 +265,8 @@ export class DefinitionReader {
       if (literal === undefined) {
         runtimeArn = `"StateMachineArn": "${value}"`;
       } else {
-        stateMachineArn = this.substitute(literal, `${field}.StateMachineArn`, name);
+        if (literal !== value) constant = value;
+        stateMachineArns = [this.substitute(literal, `${field}.StateMachineArn`, name)];
       }
     } else {
       throw new Error(
@@ -240,15 +275,17 @@ export class DefinitionReader {
       );
     }
 
-    this.nested.push({
+    const task = {
       stateName: name,
       integrationPattern,
       express,
-      stateMachineArn,
       runtimeArn,
+      constant,
       credentialsRoleArn: this.credentials(name, state, jsonata),
       resource: displayValue(resource),
-    });
+    };
+    if (stateMachineArns.length === 0) this.nested.push(task);
+    for (const stateMachineArn of stateMachineArns) this.nested.push({ ...task, stateMachineArn });
   }
 
   /** `Credentials.RoleArn`: a role known at synthesis, or an error. */
@@ -293,26 +330,6 @@ function fieldLanguage(state: JsonObject, language: QueryLanguage): QueryLanguag
   if (hasArguments && !hasParameters) return 'JSONata';
   if (hasParameters && !hasArguments) return 'JSONPath';
   return language;
-}
-
-export function languageOf(node: JsonObject): QueryLanguage | undefined {
-  const value = node.QueryLanguage;
-  return value === 'JSONata' || value === 'JSONPath' ? value : undefined;
-}
-
-function isJsonataExpression(value: string): boolean {
-  const trimmed = value.trim();
-  return trimmed.startsWith('{%') && trimmed.endsWith('%}');
-}
-
-/**
- * The value of a JSONata field: the text itself, or the string of an expression that is one string literal without
- * escapes (`{% 'arn:...' %}`), which JSONata evaluates to exactly that text; undefined for any other expression.
- */
-function jsonataStringLiteral(value: string): string | undefined {
-  if (!isJsonataExpression(value)) return value;
-  const literal = /^\s*\{%\s*(?:'([^'\\]*)'|"([^"\\]*)")\s*%\}\s*$/.exec(value);
-  return literal ? (literal[1] ?? literal[2]) : undefined;
 }
 
 /** How messages show a value that should have been a string. */

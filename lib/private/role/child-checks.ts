@@ -4,6 +4,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { EXPECTED, isRoleArn, ROLE_ARN_FORM, STATE_MACHINE_ARN_FIX } from '../model/arns';
 import { MANAGED_POLICIES_PER_ROLE } from '../model/bounds';
+import { externalIdNameProblem } from '../model/names';
 import { ChildNeeds, needsFor } from '../model/needs';
 import { displayValue } from '../model/render';
 import { ChildArnParts, stateMachineParts } from '../read/state-machines';
@@ -32,6 +33,20 @@ export interface ChildRecord {
   readonly arn: string;
   readonly parts: ChildArnParts;
   readonly needs: ChildNeeds;
+  /** The state of a definition that starts the child (undefined for a child passed directly). */
+  readonly stateName?: string;
+  /**
+   * Why the child may not be startable, when the stack has no `env` to compare the child's literal region or account
+   * with: warned as `ENV_UNCHECKED_WARNING` when the child is granted.
+   */
+  readonly envWarning?: string;
+}
+
+/** The id of the warning on a child whose literal region or account an environment-agnostic stack cannot check. */
+export const ENV_UNCHECKED_WARNING = 'cdk-nested-workflow-role:childEnvUnchecked';
+
+function literal(value: string | undefined): value is string {
+  return value !== undefined && !Token.isUnresolved(value);
 }
 
 /** Who the role belongs to: the parent itself, or the role a parent assumes in the child's account. */
@@ -155,6 +170,23 @@ export function checkChild(
     );
   }
 
+  // An environment-agnostic stack (what `cdk init` gives) cannot compare a literal region or account of the child:
+  // warn, naming them. A child built from the stack's own pseudo parameters has none and gets no warning.
+  const unchecked: Array<[string, string]> = [];
+  if (literal(region) && Token.isUnresolved(stack.region)) unchecked.push(['region', region]);
+  if (credentialsRole === undefined && literal(account) && Token.isUnresolved(stack.account)) {
+    unchecked.push(['account', account]);
+  }
+  const envWarning =
+    unchecked.length === 0
+      ? undefined
+      : `${subject} names ${unchecked.map(([field, value]) => `${field} ${value}`).join(' and ')}, but ` +
+        `${grantee === 'parent' ? "the parent's" : "this role's"} stack sets no ${unchecked.map(([field]) => `\`env.${field}\``).join(' nor ')}, ` +
+        'so synthesis cannot check that the child is where Step Functions can start it (not in another region' +
+        (grantee === 'parent' ? ', nor in another account without task Credentials' : ", and in this role's account") +
+        '); the role would then grant calls that never work. Give the stack an `env` (`new Stack(app, id, { env: { account, region } })`) ' +
+        `to have it checked, or, if the stack is only deployed there, acknowledge this warning: Annotations.of(${grantee === 'parent' ? 'parentRole' : 'targetRole'}).acknowledgeWarning('${ENV_UNCHECKED_WARNING}', reason).`;
+
   const needs = needsFor({
     integrationPattern: pattern,
     express,
@@ -163,7 +195,35 @@ export function checkChild(
     grantee: credentialsRole !== undefined ? 'parent-via-role' : grantee,
     credentialsRole,
   });
-  return { stateMachine, arn, parts, needs };
+  return { stateMachine, arn, parts, needs, stateName: state, envWarning };
+}
+
+/**
+ * Why a parent named `name` cannot start one of `records` (a `.sync` child in another account, whose role trusts
+ * `sts:ExternalId` = the parent's ARN); undefined when it can, or when `name` is not known at synthesis.
+ *
+ * @param what how the message names the parent's name, e.g. "`parentStateMachineName`"
+ * @param via the role Step Functions assumes: "Credentials" (the parent's task) or "this role" (a target role)
+ */
+export function externalIdNameError(
+  what: string,
+  name: string | undefined,
+  records: ChildRecord[],
+  via: string,
+): string | undefined {
+  if (name === undefined || Token.isUnresolved(name)) return undefined;
+  const record = records.find((r) => r.needs.parentArnIsExternalId === true);
+  const problem = record ? externalIdNameProblem(name) : undefined;
+  if (!record || !problem) return undefined;
+  const child =
+    record.stateName === undefined
+      ? `\`child\` ${displayValue(record.arn)} is started`
+      : `state '${record.stateName}' starts the child ${displayValue(record.arn)}`;
+  return (
+    `${what} ${name} ${problem}, but ${child} with .sync (RUN_JOB) through ${via}, in another account, and Step Functions then ` +
+    "sends the parent state machine's ARN as sts:ExternalId. Rename the parent state machine with those characters only, " +
+    'or start the child with startExecution (request-response).'
+  );
 }
 
 /** `maxManagedPolicies`: an integer from 0 to 20. */

@@ -2,7 +2,7 @@ import { Annotations, ArnFormat, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { checkChild, checkMaxManagedPolicies, ChildRecord } from './child-checks';
+import { checkChild, checkMaxManagedPolicies, ChildRecord, externalIdNameError } from './child-checks';
 import { deriveFromUsers } from './derive';
 import { describeValue } from './describe';
 import { ParentPhases, registerParentRole } from './lifecycle';
@@ -21,6 +21,7 @@ import { displayValue } from '../model/render';
 import { DistributedMapState, NestedTask, WaitingTask } from '../model/tasks';
 import { taskGrantsIn } from '../read/chain';
 import { DefinitionTasks, readDefinition } from '../read/definition';
+import { findRoleUsers } from '../read/role-users';
 import { stateMachineOfArn } from '../read/state-machines';
 
 /**
@@ -90,6 +91,7 @@ export class ParentGrants implements ParentPhases {
     const definition = props.definitionBody
       ? this.checkDefinition(props.definitionBody, props.definitionSubstitutions)
       : undefined;
+    this.checkParentName([...(first ? [first] : []), ...(definition?.children ?? [])]);
 
     const sourceArn = (resourceName: string) =>
       stack.formatArn({
@@ -130,12 +132,16 @@ export class ParentGrants implements ParentPhases {
 
   /** `addDefinition`: the user's call, before or after the state machine that uses the role was created. */
   public addDefinition(body: sfn.DefinitionBody, substitutions?: { [key: string]: string }): void {
-    this.applyDefinition(this.checkDefinition(body, substitutions), { body, substitutions });
+    const definition = this.checkDefinition(body, substitutions);
+    this.checkParentName(definition.children);
+    this.applyDefinition(definition, { body, substitutions });
   }
 
   /** `addChild`. */
   public addChild(child: sfn.IStateMachine, options: NestedWorkflowChildOptions): void {
-    this.policies.add(checkChild(this.owner, child, options, 'parent'));
+    const record = checkChild(this.owner, child, options, 'parent');
+    this.checkParentName([record]);
+    this.policies.add(record);
   }
 
   /**
@@ -209,7 +215,37 @@ export class ParentGrants implements ParentPhases {
       ...this.policies.validate(),
       ...this.validateRuntimeChildren(),
       ...this.validateExecutionTypes(),
+      ...this.validateParentNames(),
     ];
+  }
+
+  /** `parentStateMachineName` against the external id rule of cross-account `.sync` children, before anything changes. */
+  private checkParentName(records: ChildRecord[]): void {
+    const error = externalIdNameError('`parentStateMachineName`', this.parentStateMachineName, records, 'Credentials');
+    if (error) throw new Error(`${this.owner.node.path}: ${error}`);
+  }
+
+  /**
+   * The names of the parents, known at synthesis, against the external id rule: `parentStateMachineName` (for
+   * children derived at synthesis) and the `stateMachineName` of each state machine of the app that uses the role.
+   */
+  private validateParentNames(): string[] {
+    const records = this.policies.records();
+    const errors = [
+      externalIdNameError('`parentStateMachineName`', this.parentStateMachineName, records, 'Credentials'),
+    ];
+    for (const user of findRoleUsers(this.role)) {
+      const path = (user.stateMachine ?? user.resource).node.path;
+      errors.push(
+        externalIdNameError(
+          `the parent state machine ${path} that uses this role is named`,
+          user.resource.stateMachineName,
+          records,
+          'Credentials',
+        ),
+      );
+    }
+    return errors.filter((e): e is string => e !== undefined);
   }
 
   /** The children a task of a definition starts: its own, or the `runtimeChildren` of its state (if named). */
@@ -271,18 +307,23 @@ export class ParentGrants implements ParentPhases {
           'state machines can be started with startSyncExecution. Use arn:<partition>:states:::states:startExecution.sync for a Standard child.',
       );
     }
-    return checkChild(
-      this.owner,
-      child,
-      {
-        integrationPattern: task.integrationPattern,
-        stateMachineType: task.express && !inApp ? sfn.StateMachineType.EXPRESS : undefined,
-        credentialsRoleArn: task.credentialsRoleArn,
-        stateName: task.stateName,
-        startExecutionSync: !task.express && task.integrationPattern === sfn.IntegrationPattern.RUN_JOB,
-      },
-      'parent',
-    );
+    const input = {
+      integrationPattern: task.integrationPattern,
+      stateMachineType: task.express && !inApp ? sfn.StateMachineType.EXPRESS : undefined,
+      credentialsRoleArn: task.credentialsRoleArn,
+      stateName: task.stateName,
+      startExecutionSync: !task.express && task.integrationPattern === sfn.IntegrationPattern.RUN_JOB,
+    };
+    if (task.constant === undefined) return checkChild(this.owner, child, input, 'parent');
+    try {
+      return checkChild(this.owner, child, input, 'parent');
+    } catch (e) {
+      // The same error, with what applies to a constant: it is not chosen at run time.
+      throw new Error(
+        `${(e as Error).message} The state's StateMachineArn is the constant ${task.constant}, so \`runtimeChildren\` does not apply to it: ` +
+          "make the constant the child's state machine ARN.",
+      );
+    }
   }
 
   /** Grants a checked definition; `given` is the user's (`definitionBody`, `addDefinition`), absent when derived. */

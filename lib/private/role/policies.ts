@@ -1,8 +1,8 @@
-import { CfnElement, CfnParameter, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, CfnElement, CfnParameter, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct, IConstruct } from 'constructs';
-import { ChildRecord } from './child-checks';
+import { ChildRecord, ENV_UNCHECKED_WARNING } from './child-checks';
 import { PackingPhases } from './lifecycle';
 import { managedRuleArn } from '../model/arns';
 import {
@@ -42,6 +42,8 @@ export class ChildPolicies implements PackingPhases {
 
   public add(record: ChildRecord): void {
     this.children.push(record);
+    // On the inner role, so that `Annotations.of(construct).acknowledgeWarning(id)` silences it.
+    if (record.envWarning) Annotations.of(this.role).addWarningV2(ENV_UNCHECKED_WARNING, record.envWarning);
   }
 
   /** Every child added so far. */
