@@ -76,29 +76,16 @@ describe('the role ARN form: one pattern for Credentials.RoleArn, credentials an
 
 describe('needs: the union and the actions missing, for every need', () => {
   const standardSync = needsFor({ integrationPattern: IntegrationPattern.RUN_JOB, express: false, grantee: 'parent' });
-  const expressBySync = needsFor({
-    integrationPattern: IntegrationPattern.RUN_JOB,
-    express: true,
-    startExecutionSync: true,
-    grantee: 'parent',
-  });
-
-  test('the union keeps Express executions and the key (the usage copy had dropped them)', () => {
+  test('the union keeps the key and the external-id mark (the usage copy had dropped the key)', () => {
     const keyed = needsFor({
       integrationPattern: IntegrationPattern.RUN_JOB,
       express: false,
       grantee: 'parent',
       encryptionKey: 'arn:aws:kms:us-east-1:111111111111:key/k',
     });
-    const union = unionNeeds([standardSync, expressBySync, keyed]);
-    expect(union.expressExecutions).toBe(true);
+    const union = unionNeeds([standardSync, keyed]);
     expect(union.decryptKey).toBe('arn:aws:kms:us-east-1:111111111111:key/k');
-  });
-
-  test('a child granted as Standard .sync lacks only the Express executions a startExecution.sync of an Express child needs', () => {
-    expect(missingActions(standardSync, expressBySync)).toEqual([
-      "states:DescribeExecution on the child's Express executions",
-    ]);
+    expect(missingActions(union, standardSync)).toEqual([]);
   });
 
   test('the actions of a need are named from the one action list', () => {

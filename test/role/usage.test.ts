@@ -310,28 +310,6 @@ describe('children added by addChild are checked against the definition of the s
     );
   });
 
-  test('an Express child added as a Standard .sync child, started with startExecution.sync: its Express executions are named as denied', () => {
-    // The usage check's copy of the needs union had dropped the Express executions: this passed with no error.
-    const stack = newStack();
-    const express = inStackChild(stack, 'Express', {
-      stateMachineName: 'Express',
-      stateMachineType: sfn.StateMachineType.EXPRESS,
-    });
-    const parentRole = new NestedWorkflowRole(stack, 'ParentRole');
-    // Imported by its ARN, the child's type is not known: the role grants the Standard .sync set.
-    parentRole.addChild(sfn.StateMachine.fromStateMachineArn(stack, 'ByArn', express.stateMachineArn), {
-      integrationPattern: sfn.IntegrationPattern.RUN_JOB,
-    });
-    new sfn.StateMachine(stack, 'Parent', {
-      role: parentRole.role,
-      definitionBody: sfn.DefinitionBody.fromString(oneTask(`${START}.sync:2`, '${ExpressArn}', 'Run express')),
-      definitionSubstitutions: { ExpressArn: express.stateMachineArn },
-    });
-    expect(() => Template.fromStack(stack)).toThrow(
-      /state 'Run express' of Stack\/Parent starts \$\{Express[0-9A-F]+\} with arn:aws:states:::states:startExecution\.sync:2 \(sfn\.IntegrationPattern\.RUN_JOB\), but this role grants it only RUN_JOB \(states:StartExecution, states:DescribeExecution, states:StopExecution\): states:DescribeExecution on the child's Express executions would be denied\./,
-    );
-  });
-
   test('a child the role never granted: the error names the state and the child', () => {
     const stack = newStack();
     const parentRole = new NestedWorkflowRole(stack, 'ParentRole', {
