@@ -256,3 +256,20 @@ describe('the checks on hand-written templates', () => {
     ]);
   });
 });
+
+describe('the checks on deep and hostile templates', () => {
+  test('a Definition object nested 600 levels deep is checked (a finding, no stack overflow)', () => {
+    let input: JsonObject = { leaf: true };
+    for (let i = 0; i < 600; i++) input = { x: input };
+    const parsed = JSON.parse(definition());
+    parsed.States.Run.Parameters.Input = input;
+    const t = template({ DefinitionString: undefined, Definition: parsed });
+    expect(findings(t)).toEqual([expect.stringMatching(/^NWR1 Parent: The role Role does not allow: /)]);
+  });
+
+  test('a null resource: an error naming the template and the resource', () => {
+    expect(() => checkTemplate(new TemplateReader({ Resources: { X: null } }, ENV, 'x.template.json'))).toThrow(
+      'the resource X of x.template.json must be an object with a Type, got: null',
+    );
+  });
+});

@@ -72,7 +72,7 @@ export interface TemplateResource {
 export class TemplateError extends Error {}
 
 /** How deep intrinsic functions may nest in one another before the value is taken as unknown. */
-const MAX_INTRINSIC_DEPTH = 100;
+const MAX_INTRINSIC_DEPTH = 400;
 
 export class TemplateReader {
   /** The template's resources (own properties only: `constructor` is a logical id like any other). */
