@@ -166,7 +166,6 @@ describe('the checks on the Map Runs of Distributed Maps', () => {
     try {
       expect(summarize(run.violations)).toEqual([
         'NWR2: Stack/Parent/Resource',
-        'NWR2: Stack/Parent/Role/DefaultPolicy/Resource',
       ]);
       expect(run.violations[0].description).toContain(
         `also allows states:DescribeExecution on ${states('execution:ChildAdmin:example-execution-id')}`,
