@@ -321,11 +321,13 @@ function checkCommand(args: string[], output: Output): number {
     output.out(CHECK_USAGE);
     return 0;
   }
-  if (positionals.length === 0)
+  if (positionals.length === 0) {
     throw new Error(`check takes at least one template file or cdk.out directory.\n\n${CHECK_USAGE}`);
+  }
   const format = values.format ?? 'text';
-  if (!['text', 'json', 'sarif'].includes(format))
+  if (!['text', 'json', 'sarif'].includes(format)) {
     throw new Error(`\`--format\` must be text, json or sarif, got: ${format}`);
+  }
   const failOn = values['fail-on'] ?? 'error';
   if (!['error', 'warning'].includes(failOn)) throw new Error(`\`--fail-on\` must be error or warning, got: ${failOn}`);
   const env: TemplateEnv = {

@@ -14,10 +14,7 @@ describe('NestedWorkflowChecks', () => {
     addMixedParents(app);
     const run = runChecks(app);
     try {
-      expect(summarize(run.violations)).toEqual([
-        'NWR1: Stack/HandWrittenParent',
-        'NWR2: Stack/TaskParent/Resource',
-      ]);
+      expect(summarize(run.violations)).toEqual(['NWR1: Stack/HandWrittenParent', 'NWR2: Stack/TaskParent/Resource']);
       expect(run.violations.find((v) => v.ruleName === 'NWR1')!.description).toContain(
         'states:DescribeExecution on arn:aws:states:us-east-1:111111111111:execution:Child:example-execution-id',
       );
@@ -244,9 +241,7 @@ describe('NestedWorkflowChecks', () => {
     Validations.of(app).acknowledge({ id: 'NestedWorkflowChecks::NWR1', reason: 'Migrating this quarter.' });
     const run = runChecks(app);
     try {
-      expect(summarize(run.violations)).toEqual([
-        'NWR2: Stack/TaskParent/Resource',
-      ]);
+      expect(summarize(run.violations)).toEqual(['NWR2: Stack/TaskParent/Resource']);
       expect(run.success).toBe(true);
     } finally {
       cleanUp(run);

@@ -48,13 +48,22 @@ export function checkTemplate(reader: TemplateReader): Finding[] {
  * What the role's policies decide, then its permissions boundary when the template defines it: a boundary only takes
  * away (a call it does not allow is denied whatever the policies allow).
  */
-function decideWithBoundary(parent: ReadParent, call: RequiredCall): { decision: Decision; deniedByBoundary?: boolean } {
+function decideWithBoundary(
+  parent: ReadParent,
+  call: RequiredCall,
+): { decision: Decision; deniedByBoundary?: boolean } {
   const decision = decide(parent.policies, call);
   if (parent.boundary === undefined || decision.decision !== 'Allowed') return { decision };
   const bounded = decide(parent.boundary, call);
   if (bounded.decision === 'Allowed') return { decision };
   if (bounded.decision === 'Undecidable') {
-    return { decision: { ...decision, decision: 'Undecidable', reasons: bounded.reasons.map((r) => `${r} (in the permissions boundary)`) } };
+    return {
+      decision: {
+        ...decision,
+        decision: 'Undecidable',
+        reasons: bounded.reasons.map((r) => `${r} (in the permissions boundary)`),
+      },
+    };
   }
   return { decision: { ...decision, decision: bounded.decision }, deniedByBoundary: true };
 }
@@ -142,7 +151,9 @@ function readParent(
   const knownAws = reader.env.partition === 'aws';
   const wrongPartition: string[] = [];
   // In the strings themselves, not in their JSON text (whose escapes would end up in the message).
-  const literals = (value: Json) => [...new Set(stringsIn(value).flatMap((text) => text.match(/arn:aws:[^"\s,]*/g) ?? []))];
+  const literals = (value: Json) => [
+    ...new Set(stringsIn(value).flatMap((text) => text.match(/arn:aws:[^"\s,]*/g) ?? [])),
+  ];
   if (!knownAws) {
     const inDefinition = literals(rawDefinitions);
     if (inDefinition.length > 0) wrongPartition.push(`the definition's ${inDefinition.join(', ')}`);

@@ -1,9 +1,9 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { RegionInfo } from 'aws-cdk-lib/region-info';
-import { isObject, Json, JsonObject } from '../model/json';
 import { readTemplateFile } from './template-file';
 import { TemplateEnv, TemplateError } from './template-reader';
+import { isObject, Json, JsonObject } from '../model/json';
 
 /**
  * The templates of a cloud assembly (`cdk.out`), read from its `manifest.json`: every stack's template with the

@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as YAML from 'yaml';
-import { isObject, Json, JsonObject } from '../model/json';
 import { describeJson, TemplateError } from './template-reader';
+import { isObject, Json, JsonObject } from '../model/json';
 
 /**
  * Reads a CloudFormation template file, JSON or YAML (what SAM and CloudFormation users write), with YAML's

@@ -97,7 +97,9 @@ export class TemplateReader {
   ) {
     const where = templatePath ?? 'the template';
     if (!isObject(template)) {
-      throw new TemplateError(`${where} is not a CloudFormation template: it holds ${describeJson(template)}, not an object`);
+      throw new TemplateError(
+        `${where} is not a CloudFormation template: it holds ${describeJson(template)}, not an object`,
+      );
     }
     const resources = isObject(template.Resources) ? template.Resources : {};
     for (const [logicalId, resource] of Object.entries(resources)) {

@@ -30,7 +30,9 @@ export const NWR4: Rule = {
       }
     }
     for (const { calls, reasons } of undecided.values()) {
-      findings.push({ message: `Whether the role allows ${calls.join('; ')} cannot be decided: ${reasons.join('; ')}.` });
+      findings.push({
+        message: `Whether the role allows ${calls.join('; ')} cannot be decided: ${reasons.join('; ')}.`,
+      });
     }
     if (notAllowed.length > 0) {
       findings.push({
