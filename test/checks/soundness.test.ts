@@ -41,7 +41,7 @@ function definition(parameters: JsonObject, resource = 'startExecution.sync', ex
 
 /** A template: role `Role` with one inline policy, parent `Parent` (depending on the role), extra resources. */
 function template(opts: {
-  statements: JsonObject[];
+  statements: object[];
   definition?: unknown;
   role?: JsonObject;
   parent?: JsonObject;
