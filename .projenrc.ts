@@ -69,7 +69,15 @@ const project = new awscdk.AwsCdkConstructLibrary({
     `${CDK_NEWEST_ALIAS}@npm:aws-cdk-lib@${CDK_NEWEST_VERSION}`,
     // Property-based tests (test/proofs/properties.test.ts): seeded, bounded runs over random children, definitions and inputs.
     'fast-check@^4.10.2',
+    // Validates the command line's SARIF output against the SARIF 2.1.0 schema (test/fixtures/sarif-schema-2.1.0.json).
+    'ajv@^8.20.0',
+    // The SARIF 2.1.0 schema is draft-04 JSON Schema: Ajv's class for that draft.
+    'ajv-draft-04@^1.0.0',
+    'ajv-formats@^3.0.1',
   ],
+  // The one runtime dependency: `check` reads YAML templates (SAM, CloudFormation) with their short-form tags
+  // (!Sub, !GetAtt, ...). Bundled into the package (jsii's bundledDependencies), so that it is no peer of users' apps.
+  bundledDeps: ['yaml@^2.9.1'],
   // projen's default commit-and-tag-version 13 (and its conventional-changelog 8 dependencies) require Node >= 22:
   // 12 bumps versions the same way and supports Node >= 18, so `npm ci` on Node 20 prints no EBADENGINE warning.
   bumpPackage: 'commit-and-tag-version@^12',

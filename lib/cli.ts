@@ -2,18 +2,20 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { parseArgs } from 'util';
+import { parseArgs, ParseArgsConfig } from 'util';
 import { App, CfnElement, Stack } from 'aws-cdk-lib';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { RegionInfo } from 'aws-cdk-lib/region-info';
 import { NestedWorkflowRole } from './nested-workflow-role';
-import { checkTemplateFile } from './private/checks/app';
+import { checkPath } from './private/checks/app';
 import { Finding } from './private/checks/rules';
+import { toSarif } from './private/checks/sarif';
 import { JsonObject } from './private/model/json';
 import { readDefinition } from './private/read/definition';
 import { findRolePolicies } from './private/read/role-policies';
 import { TemplateEnv, TemplateReader } from './private/read/template-reader';
 import { MAP_RUN_POLICY_ID } from './private/role/map-run';
+import { ROLE_NOT_USED } from './private/role/usage';
 
 /**
  * `cdk-nested-workflow-role`: the policy a parent needs, for users outside CDK (console, SAM, Terraform), and the
@@ -24,9 +26,14 @@ const USAGE = `Usage: cdk-nested-workflow-role <command> [options]
 
 Commands:
   policy <definition.asl.json>   print the exact identity and trust policy of a parent state machine
-  check <template.json>...       check the roles of the state machines of CloudFormation templates
+  check <template|cdk.out>...    check the roles of the state machines of CloudFormation templates
 
-Run 'cdk-nested-workflow-role <command> --help' for a command's options.`;
+Options:
+  --version                      print the version
+  --help                         show this help
+
+Run 'cdk-nested-workflow-role <command> --help' for a command's options.
+Exit codes: 0 success (no finding at --fail-on), 1 findings, 2 usage or input errors.`;
 
 const POLICY_USAGE = `Usage: cdk-nested-workflow-role policy <definition.asl.json> [options]
 
@@ -46,24 +53,39 @@ Options:
                               (Distributed Maps only), "TrustPolicy"})
   --help                      show this help`;
 
-const CHECK_USAGE = `Usage: cdk-nested-workflow-role check <template.json>... [options]
+const CHECK_USAGE = `Usage: cdk-nested-workflow-role check <template|cdk.out>... [options]
 
-Checks every AWS::StepFunctions::StateMachine of the templates (synthesized by CDK, or transformed from SAM or
-Serverless) that starts child state machines: the calls Step Functions makes against the policies of its role.
+Checks every AWS::StepFunctions::StateMachine of the templates (JSON or YAML, synthesized by CDK, written for
+CloudFormation or SAM, or transformed from Serverless) that starts child state machines: the calls Step Functions
+makes against the policies of its role. A directory is read as a cloud assembly (cdk.out): every stack's template,
+nested stacks included, each with the stack's environment.
 Rules: NWR1 missing, NWR5 cannot run (errors), NWR2 too broad, NWR3 wrong partition, NWR4 undecidable
 (warnings).
-Exits with 1 when any error is found.
 
 Options:
-  --region R        the stacks' region (default: unknown, ARNs with \${AWS::Region} stay symbolic)
-  --account A       the stacks' account (default: unknown)
-  --partition P     the stacks' partition (default: the region's, or unknown)
-  --help            show this help`;
+  --region R                  the stacks' region (default: unknown, ARNs with \${AWS::Region} stay symbolic)
+  --account A                 the stacks' account (default: unknown)
+  --partition P               the stacks' partition (default: the region's, or unknown)
+  --format text|json|sarif    how findings are printed (default: text; sarif: SARIF 2.1.0 for code scanning)
+  --fail-on error|warning     exit with 1 on a finding of this severity or higher (default: error)
+  --help                      show this help
+
+Exit codes: 0 no finding at --fail-on, 1 findings, 2 usage or input errors.`;
 
 /** Where the command line writes. */
 export interface Output {
   out(text: string): void;
   err(text: string): void;
+}
+
+/** Exit codes: findings, and usage or input errors (bad options, unreadable files, a file that is not a template). */
+const EXIT_FINDINGS = 1;
+const EXIT_USAGE = 2;
+
+/** The package's version. */
+export function version(): string {
+  return (JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf-8')) as { version: string })
+    .version;
 }
 
 /** Runs the command line; returns the exit code. */
@@ -80,49 +102,39 @@ export function main(argv: string[], output: Output): number {
       case 'help':
         output.out(USAGE);
         return 0;
+      case '--version':
+      case '-v':
+        output.out(version());
+        return 0;
       default:
         output.err(command === undefined ? USAGE : `Unknown command '${command}'.\n\n${USAGE}`);
-        return 1;
+        return EXIT_USAGE;
     }
   } catch (e) {
+    // Every error here is the user's input (an option, a file): the construct's and the readers' messages say which.
     output.err(`Error: ${(e as Error).message}`);
-    return 1;
+    return EXIT_USAGE;
   }
 }
 
-function policyCommand(args: string[], output: Output): number {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      substitution: { type: 'string', multiple: true },
-      region: { type: 'string' },
-      account: { type: 'string' },
-      partition: { type: 'string' },
-      'parent-name': { type: 'string' },
-      document: { type: 'string' },
-      help: { type: 'boolean' },
-    },
-  });
-  if (values.help) {
-    output.out(POLICY_USAGE);
-    return 0;
-  }
-  if (positionals.length !== 1) {
-    throw new Error(
-      `policy takes one definition file, got: ${positionals.length === 0 ? 'none' : positionals.join(' ')}\n\n${POLICY_USAGE}`,
-    );
-  }
+/** The partitions this version of aws-cdk-lib knows. */
+const PARTITIONS = new Set(RegionInfo.regions.map((r) => r.partition).filter((p): p is string => p !== undefined));
+
+/** `--region`, `--account` and `--partition`, checked: each is optional here, `policy` requires region and account. */
+function environment(values: { region?: string; account?: string; partition?: string }): TemplateEnv {
   const { region, account } = values;
-  if (region === undefined || account === undefined) {
-    throw new Error(
-      "`--region` and `--account` are required: the policy names the parent's region and account (the events rule, the trust policy).",
-    );
+  if (account !== undefined && !/^\d{12}$/.test(account)) {
+    throw new Error(`\`--account\` must be a 12-digit account id, got: ${account}`);
   }
-  if (!/^\d{12}$/.test(account)) throw new Error(`\`--account\` must be a 12-digit account id, got: ${account}`);
-  const regionPartition = RegionInfo.get(region).partition;
+  if (region !== undefined && !/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region)) {
+    throw new Error(`\`--region\` must be a region name such as us-east-1, got: ${region}`);
+  }
+  if (values.partition !== undefined && !PARTITIONS.has(values.partition)) {
+    throw new Error(`\`--partition\` must be one of ${[...PARTITIONS].join(', ')}, got: ${values.partition}`);
+  }
+  const regionPartition = region === undefined ? undefined : RegionInfo.get(region).partition;
   const partition = values.partition ?? regionPartition;
-  if (partition === undefined) {
+  if (region !== undefined && partition === undefined) {
     throw new Error(
       `\`--partition\` is required for region ${region}, which this version of aws-cdk-lib does not know.`,
     );
@@ -132,6 +144,58 @@ function policyCommand(args: string[], output: Output): number {
       `\`--partition\` must be the partition of region ${region} (${regionPartition}), got: ${partition}`,
     );
   }
+  return { region, account, partition };
+}
+
+/** `parseArgs` with its errors (an unknown option, a missing value) said with the command's usage. */
+function parse(args: string[], options: NonNullable<ParseArgsConfig['options']>, usage: string) {
+  try {
+    return parseArgs({ args, allowPositionals: true, options });
+  } catch (e) {
+    throw new Error(`${(e as Error).message}\n\n${usage}`);
+  }
+}
+
+function policyCommand(args: string[], output: Output): number {
+  const { values, positionals } = parse(
+    args,
+    {
+      substitution: { type: 'string', multiple: true },
+      region: { type: 'string' },
+      account: { type: 'string' },
+      partition: { type: 'string' },
+      'parent-name': { type: 'string' },
+      document: { type: 'string' },
+      help: { type: 'boolean' },
+    },
+    POLICY_USAGE,
+  ) as {
+    values: {
+      substitution?: string[];
+      region?: string;
+      account?: string;
+      partition?: string;
+      'parent-name'?: string;
+      document?: string;
+      help?: boolean;
+    };
+    positionals: string[];
+  };
+  if (values.help) {
+    output.out(POLICY_USAGE);
+    return 0;
+  }
+  if (positionals.length !== 1) {
+    throw new Error(
+      `policy takes one definition file, got: ${positionals.length === 0 ? 'none' : positionals.join(' ')}\n\n${POLICY_USAGE}`,
+    );
+  }
+  if (values.region === undefined || values.account === undefined) {
+    throw new Error(
+      "`--region` and `--account` are required: the policy names the parent's region and account (the events rule, the trust policy).",
+    );
+  }
+  const { region, account, partition } = environment(values) as Required<TemplateEnv>;
   const document = values.document;
   if (document !== undefined && !['identity', 'map-run', 'trust'].includes(document)) {
     throw new Error(`\`--document\` must be identity, map-run or trust, got: ${document}`);
@@ -140,12 +204,22 @@ function policyCommand(args: string[], output: Output): number {
   for (const entry of values.substitution ?? []) {
     const equals = entry.indexOf('=');
     if (equals <= 0) throw new Error(`\`--substitution\` must be Name=Value, got: ${entry}`);
-    substitutions[entry.slice(0, equals)] = entry.slice(equals + 1);
+    // Any name, `__proto__` included, is the substitution's own.
+    Object.defineProperty(substitutions, entry.slice(0, equals), {
+      value: entry.slice(equals + 1),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  }
+  const definitionFile = positionals[0];
+  if (!fs.statSync(definitionFile, { throwIfNoEntry: false })?.isFile()) {
+    throw new Error(`cannot read the definition ${definitionFile}: no such file`);
   }
   const parentName = values['parent-name'];
-  const definitionBody = sfn.DefinitionBody.fromFile(positionals[0]);
+  const definitionBody = sfn.DefinitionBody.fromFile(definitionFile);
   // Map Runs start executions of the parent itself: the policy names it (the construct's own errors come first).
-  const maps = readDefinition('Parent/ParentRole', definitionBody, substitutions).distributedMaps;
+  const maps = speakCli(() => readDefinition('Parent/ParentRole', definitionBody, substitutions)).distributedMaps;
   if (maps.length > 0 && parentName === undefined) {
     throw new Error(
       `\`--parent-name\` is required: Distributed Map ${maps.map((m) => `'${m.stateName}'`).join(', ')} runs child workflow executions of the parent state machine itself, ` +
@@ -162,10 +236,13 @@ function policyCommand(args: string[], output: Output): number {
       definitionSubstitutions: substitutions,
       parentStateMachineName: parentName,
     });
-    const assembly = app.synth();
+    const assembly = speakCli(() => app.synth());
     for (const construct of stack.node.findAll()) {
       for (const entry of construct.node.metadata) {
-        if (entry.type === 'aws:cdk:warning') output.err(`warning: ${String(entry.data)}`);
+        // No state machine uses the role here: there is none, the user attaches the policy to theirs.
+        if (entry.type === 'aws:cdk:warning' && !String(entry.data).includes(`[ack: ${ROLE_NOT_USED}]`)) {
+          output.err(`warning: ${String(entry.data)}`);
+        }
       }
     }
     const template = assembly.getStackByName(stack.stackName).template as JsonObject;
@@ -218,47 +295,95 @@ function policyCommand(args: string[], output: Output): number {
 }
 
 function checkCommand(args: string[], output: Output): number {
-  const { values, positionals } = parseArgs({
+  const { values, positionals } = parse(
     args,
-    allowPositionals: true,
-    options: {
+    {
       region: { type: 'string' },
       account: { type: 'string' },
       partition: { type: 'string' },
+      format: { type: 'string' },
+      'fail-on': { type: 'string' },
       help: { type: 'boolean' },
     },
-  });
+    CHECK_USAGE,
+  ) as {
+    values: {
+      region?: string;
+      account?: string;
+      partition?: string;
+      format?: string;
+      'fail-on'?: string;
+      help?: boolean;
+    };
+    positionals: string[];
+  };
   if (values.help) {
     output.out(CHECK_USAGE);
     return 0;
   }
-  if (positionals.length === 0) throw new Error(`check takes at least one template file.\n\n${CHECK_USAGE}`);
+  if (positionals.length === 0) {
+    throw new Error(`check takes at least one template file or cdk.out directory.\n\n${CHECK_USAGE}`);
+  }
+  const format = values.format ?? 'text';
+  if (!['text', 'json', 'sarif'].includes(format)) {
+    throw new Error(`\`--format\` must be text, json or sarif, got: ${format}`);
+  }
+  const failOn = values['fail-on'] ?? 'error';
+  if (!['error', 'warning'].includes(failOn)) throw new Error(`\`--fail-on\` must be error or warning, got: ${failOn}`);
   const env: TemplateEnv = {
-    region: values.region,
-    account: values.account,
-    partition: values.partition ?? (values.region ? RegionInfo.get(values.region).partition : undefined),
+    ...environment(values),
+    unknownFix: 'pass --account, --region (and --partition) to `check`, or check the cdk.out of a stack with an env',
   };
   const findings: Finding[] = [];
   for (const file of positionals) {
-    let found: Finding[];
-    try {
-      found = checkTemplateFile(file, env);
-    } catch (e) {
-      throw new Error(`cannot read the template ${file}: ${(e as Error).message}`);
-    }
-    findings.push(...found);
-    for (const finding of found) {
-      output.out(
-        `${finding.rule.severity.toUpperCase()} ${finding.rule.id} ${file} ${finding.parent}: ${finding.message}\n  fix: ${finding.rule.fix}`,
-      );
-    }
+    if (!fs.existsSync(file)) throw new Error(`cannot read the template ${file}: no such file or directory`);
+    findings.push(...checkPath(file, env));
   }
   const errors = findings.filter((f) => f.rule.severity === 'error').length;
   const warnings = findings.length - errors;
-  output.out(
-    `${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'} in ${positionals.length} template${positionals.length === 1 ? '' : 's'}`,
-  );
-  return errors > 0 ? 1 : 0;
+  if (format === 'sarif') {
+    output.out(JSON.stringify(toSarif(findings, version(), process.cwd()), null, 2));
+  } else if (format === 'json') {
+    const json = findings.map((f) => ({
+      ruleId: f.rule.id,
+      severity: f.rule.severity,
+      template: f.templatePath,
+      parent: f.parent,
+      resources: f.resources,
+      message: f.message,
+      fix: f.rule.fix,
+    }));
+    output.out(JSON.stringify({ findings: json, errors, warnings }, null, 2));
+  } else {
+    for (const f of findings) {
+      output.out(
+        `${f.rule.severity.toUpperCase()} ${f.rule.id} ${f.templatePath} ${f.parent}: ${f.message}\n  fix: ${f.rule.fix}`,
+      );
+    }
+    output.out(
+      `${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'} in ${positionals.length} template${positionals.length === 1 ? '' : 's'}`,
+    );
+  }
+  const failing = failOn === 'warning' ? findings.length : errors;
+  return failing > 0 ? EXIT_FINDINGS : 0;
+}
+
+/** Runs `produce`, the construct's messages said for the command line (its props are options here). */
+function speakCli<T>(produce: () => T): T {
+  try {
+    return produce();
+  } catch (e) {
+    const message = (e as Error).message;
+    const missing = /`definitionSubstitutions` has no `([^`]+)`/.exec(message);
+    if (missing) {
+      const uses =
+        /state '[^']*' uses \$\{[^}]*\} in [^,]*/.exec(message)?.[0] ?? `the definition uses \${${missing[1]}}`;
+      throw new Error(
+        `${uses.replace(/^state/, 'State')}, but no value is given for it: pass --substitution ${missing[1]}=ARN.`,
+      );
+    }
+    throw e;
+  }
 }
 
 // Run as the package's bin (tests call `main` in process, or spawn this file).

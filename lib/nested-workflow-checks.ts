@@ -55,11 +55,10 @@ export class NestedWorkflowChecks implements IPolicyValidationPlugin {
       description: `${finding.message} (${finding.rule.info})`,
       fix: finding.rule.fix,
       severity: finding.rule.severity,
-      violatingResources: [finding.parent, ...finding.resources].map((resourceLogicalId) => ({
-        resourceLogicalId,
-        templatePath: finding.templatePath,
-        locations: resourceLogicalId === finding.parent ? ['Properties/RoleArn'] : ['Properties/PolicyDocument'],
-      })),
+      // One violating resource, the parent: a finding is reported once (its message names the policies concerned).
+      violatingResources: [
+        { resourceLogicalId: finding.parent, templatePath: finding.templatePath, locations: ['Properties/RoleArn'] },
+      ],
     }));
     return { success: findings.every((f) => f.rule.severity !== 'error'), violations };
   }

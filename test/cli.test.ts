@@ -164,9 +164,9 @@ describe('cdk-nested-workflow-role (the command line, as a process)', () => {
     expect(JSON.parse(result.stdout)).toEqual(JSON.parse(block));
   });
 
-  test('policy on test/definitions/distributed-map.asl.json without --parent-name: says to pass it, exit 1', () => {
+  test('policy on test/definitions/distributed-map.asl.json without --parent-name: says to pass it, exit 2', () => {
     const result = cli(...MAP_ARGS);
-    expect(result.status).toBe(1);
+    expect(result.status).toBe(2);
     expect(result.stderr).toBe(
       "Error: `--parent-name` is required: Distributed Map 'Process orders' runs child workflow executions of the parent state machine itself, " +
         "so the policy grants states:StartExecution on the parent's own ARN. Pass the parent state machine's name: --parent-name NAME.\n",
@@ -174,7 +174,7 @@ describe('cdk-nested-workflow-role (the command line, as a process)', () => {
     expect(result.stdout).toBe('');
   });
 
-  test('policy on test/definitions/parent.asl.json: a child in another account without Credentials fails like the construct, exit 1', () => {
+  test('policy on test/definitions/parent.asl.json: a child in another account without Credentials fails like the construct, exit 2', () => {
     const result = cli(
       'policy',
       path.join(__dirname, 'definitions', 'parent.asl.json'),
@@ -193,7 +193,7 @@ describe('cdk-nested-workflow-role (the command line, as a process)', () => {
       '--substitution',
       'NotifyFunctionArn=arn:aws:lambda:us-east-1:111111111111:function:Notify',
     );
-    expect(result.status).toBe(1);
+    expect(result.status).toBe(2);
     expect(result.stderr).toContain(
       `is in account 222222222222, but the parent's stack is in account ${ACCOUNT}. Starting a child in another account needs a role in that account`,
     );
@@ -238,7 +238,7 @@ describe('cdk-nested-workflow-role (the command line, as a process)', () => {
     expect(result.status).toBe(0);
     expect(result.stdout).toContain('WARNING NWR2');
     expect(result.stdout).toContain('WARNING NWR3');
-    expect(result.stdout.trim().split('\n').pop()).toBe('0 errors, 5 warnings in 1 template');
+    expect(result.stdout.trim().split('\n').pop()).toBe('0 errors, 3 warnings in 1 template');
   });
 });
 
@@ -280,7 +280,7 @@ describe('cdk-nested-workflow-role (help and errors)', () => {
     ],
     [
       ['policy', README_FILE, '--region', REGION, '--account', ACCOUNT],
-      'uses ${OrderChildArn} in its Parameters.StateMachineArn, but `definitionSubstitutions` has no `OrderChildArn`',
+      "State 'Process order' uses ${OrderChildArn} in its Parameters.StateMachineArn, but no value is given for it: pass --substitution OrderChildArn=ARN.",
     ],
     [
       [
@@ -302,9 +302,9 @@ describe('cdk-nested-workflow-role (help and errors)', () => {
     ],
     [['check'], 'check takes at least one template file'],
     [['check', 'missing.template.json'], 'cannot read the template missing.template.json'],
-  ])('%j fails with exit 1', (args, message) => {
+  ])('%j fails with exit 2 (usage or input)', (args, message) => {
     const { code, err } = run(...args);
-    expect(code).toBe(1);
+    expect(code).toBe(2);
     expect(err).toContain(message);
   });
 });
@@ -329,7 +329,7 @@ describe('cdk-nested-workflow-role policy (in this process)', () => {
       a.replace(`OrderChildArn=${stateMachineArn('OrderChild')}`, `OrderChildArn=${activity}`),
     );
     const { code, out, err } = run(...args);
-    expect(code).toBe(1);
+    expect(code).toBe(2);
     expect(out).toBe('');
     expect(err).toContain(`the StateMachineArn of state 'Process order' must be a state machine ARN`);
   });

@@ -164,10 +164,7 @@ describe('the checks on the Map Runs of Distributed Maps', () => {
     const { app } = cdkDistributedMapApp({ label: 'Items', pattern: sfn.IntegrationPattern.RUN_JOB });
     const run = runChecks(app);
     try {
-      expect(summarize(run.violations)).toEqual([
-        'NWR2: Stack/Parent/Resource',
-        'NWR2: Stack/Parent/Role/DefaultPolicy/Resource',
-      ]);
+      expect(summarize(run.violations)).toEqual(['NWR2: Stack/Parent/Resource']);
       expect(run.violations[0].description).toContain(
         `also allows states:DescribeExecution on ${states('execution:ChildAdmin:example-execution-id')}`,
       );

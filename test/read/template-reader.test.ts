@@ -177,7 +177,7 @@ describe('TemplateReader', () => {
   test('markers read as what they stand for', () => {
     expect(describeMarker('⟨AccountId⟩')).toBe("AWS::AccountId (the stack's environment is not known)");
     expect(describeMarker('⟨Import.Shared.ChildArn⟩')).toBe('Fn::ImportValue Shared.ChildArn');
-    expect(describeMarker('⟨Unknown.Fn..If⟩')).toBe('Fn..If');
+    expect(describeMarker('⟨Unknown.Fn..If⟩')).toBe('Fn::If');
   });
 
   test('a file asset is found by its object key in the assets manifests beside the template', () => {
@@ -204,5 +204,79 @@ describe('TemplateReader', () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('the template reader on hostile templates', () => {
+  test.each([
+    ['a null template', null, 'x.json is not a CloudFormation template: it holds null, not an object'],
+    ['a list', [], 'x.json is not a CloudFormation template: it holds a list, not an object'],
+    [
+      'a null resource',
+      { Resources: { X: null } },
+      'the resource X of x.json must be an object with a Type, got: null',
+    ],
+    [
+      'a resource without Type',
+      { Resources: { X: {} } },
+      'the resource X of x.json must be an object with a Type, got: {}',
+    ],
+    [
+      'Properties that are not an object',
+      { Resources: { X: { Type: 'AWS::IAM::Role', Properties: 'p' } } },
+      'the Properties of resource X of x.json must be an object, got: "p"',
+    ],
+  ])('%s: an error naming the template and the resource', (_name, template, message) => {
+    expect(() => new TemplateReader(template as unknown as JsonObject, {}, 'x.json')).toThrow(message);
+  });
+
+  test('a value nested 5,000 levels deep resolves without overflowing the stack', () => {
+    let deep: JsonObject = { Ref: 'AWS::Region' };
+    for (let i = 0; i < 5000; i++) deep = { x: deep };
+    let resolved = new TemplateReader({ Resources: {} }, { region: 'eu-west-1' }).resolve(deep);
+    for (let i = 0; i < 5000; i++) resolved = (resolved as JsonObject).x;
+    expect(resolved).toBe('eu-west-1');
+  });
+
+  test('intrinsics nested 5,000 levels deep: a marker, not a stack overflow', () => {
+    let deep: JsonObject = { Ref: 'AWS::Region' };
+    for (let i = 0; i < 5000; i++) deep = { 'Fn::Join': ['', [deep]] };
+    expect(new TemplateReader({ Resources: {} }, { region: 'eu-west-1' }).resolve(deep)).toBe(
+      '⟨Unknown.Fn..Join nested too deep⟩',
+    );
+  });
+
+  test.each(['constructor', 'toString', '__proto__', 'hasOwnProperty'])(
+    '{"Ref": "%s"} is an unknown reference unless the template defines that name',
+    (name) => {
+      const env = { partition: 'aws', region: 'us-east-1', account: '111111111111' };
+      expect(new TemplateReader({ Resources: {} }, env).resolve({ Ref: name })).toBe(`⟨Unknown.Ref ${name}⟩`);
+      const parameters = JSON.parse(`{"${name}": {"Type": "String", "Default": "given"}}`);
+      expect(new TemplateReader({ Parameters: parameters, Resources: {} }, env).resolve({ Ref: name })).toBe('given');
+      expect(new TemplateReader({ Resources: {} }, env).resolve({ 'Fn::Sub': `\${${name}}` })).toBe(
+        `⟨Unknown.Ref ${name}⟩`,
+      );
+    },
+  );
+
+  test('names chained through Fn::Select over Fn::GetAtt of 40 state machines resolve once each (memoized)', () => {
+    const resources: JsonObject = {
+      M0: { Type: 'AWS::StepFunctions::StateMachine', Properties: { StateMachineName: 'Base' } },
+    };
+    const nameOf = (i: number) => ({
+      'Fn::Select': [6, { 'Fn::Split': [':', { 'Fn::GetAtt': [`M${i}`, 'Arn'] }] }],
+    });
+    for (let i = 1; i < 40; i++) {
+      resources[`M${i}`] = {
+        Type: 'AWS::StepFunctions::StateMachine',
+        // Two references to the one before: 2^40 evaluations without memoizing.
+        Properties: {
+          StateMachineName: { 'Fn::Select': [0, [nameOf(i - 1), { 'Fn::GetAtt': [`M${i - 1}`, 'Name'] }]] },
+        },
+      };
+    }
+    const reader = new TemplateReader({ Resources: resources }, { partition: 'aws', region: 'r', account: '1' });
+    const name = reader.resolveString({ 'Fn::GetAtt': ['M39', 'Name'] });
+    expect(name).toBe('Base');
   });
 });

@@ -5,7 +5,8 @@ import { RegionInfo } from 'aws-cdk-lib/region-info';
 import { IConstruct } from 'constructs';
 import { checkTemplate } from './engine';
 import { Finding } from './rules';
-import { JsonObject } from '../model/json';
+import { assemblyTemplates } from '../read/cloud-assembly';
+import { readTemplateFile } from '../read/template-file';
 import { TemplateEnv, TemplateReader } from '../read/template-reader';
 
 /**
@@ -13,8 +14,25 @@ import { TemplateEnv, TemplateReader } from '../read/template-reader';
  * acknowledgements from its constructs), or given on the command line with an environment for all.
  */
 export function checkTemplateFile(templatePath: string, env: TemplateEnv): Finding[] {
-  const template = JSON.parse(fs.readFileSync(templatePath, 'utf-8')) as JsonObject;
-  return checkTemplate(new TemplateReader(template, env, templatePath));
+  return checkTemplate(new TemplateReader(readTemplateFile(templatePath), env, templatePath));
+}
+
+/**
+ * The checks on a template file (JSON or YAML) or on every template of a cloud assembly directory (`cdk.out`), each
+ * stack with its own environment where the assembly knows it, else `env`.
+ */
+export function checkPath(templateOrAssembly: string, env: TemplateEnv): Finding[] {
+  if (!fs.statSync(templateOrAssembly, { throwIfNoEntry: false })?.isDirectory()) {
+    return checkTemplateFile(templateOrAssembly, env);
+  }
+  return assemblyTemplates(templateOrAssembly).flatMap((t) =>
+    checkTemplateFile(t.templatePath, {
+      ...env,
+      account: t.env.account ?? env.account,
+      region: t.env.region ?? env.region,
+      partition: t.env.partition ?? env.partition,
+    }),
+  );
 }
 
 /** The checks on the app's templates, less the findings acknowledged on a parent or one of its scopes. */

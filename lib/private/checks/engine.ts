@@ -1,11 +1,11 @@
-import { decide, SourcedPolicy } from './evaluator';
+import { decide, Decision, SourcedPolicy } from './evaluator';
 import { Finding, ParentCheck, ReadParent } from './parent-check';
 import { parentNeeds, RequiredCall } from './required-calls';
 import { RUN_ORDER } from './rules';
-import { isObject, Json, JsonObject } from '../model/json';
+import { isObject, Json, JsonObject, stringifyJson, stringsIn } from '../model/json';
 import { mayHoldNestedWorkflows } from '../read/asl';
 import { findRolePolicies } from '../read/role-policies';
-import { asString, TemplateReader } from '../read/template-reader';
+import { asString, describeMarker, opaqueMarkersIn, TemplateReader } from '../read/template-reader';
 
 /**
  * The checks on one template: for every state machine that starts children, the calls it needs against the
@@ -26,9 +26,7 @@ export function checkTemplate(reader: TemplateReader): Finding[] {
       parent,
       reader,
       decisions:
-        parent.role === undefined
-          ? []
-          : parent.calls.map((call) => ({ call, decision: decide(parent.policies, call) })),
+        parent.role === undefined ? [] : parent.calls.map((call) => ({ call, ...decideWithBoundary(parent, call) })),
       roleCalls: parent.role === undefined ? [] : (callsByRole.get(parent.role) ?? []),
     };
     for (const rule of RUN_ORDER) {
@@ -44,6 +42,30 @@ export function checkTemplate(reader: TemplateReader): Finding[] {
     }
   }
   return findings;
+}
+
+/**
+ * What the role's policies decide, then its permissions boundary when the template defines it: a boundary only takes
+ * away (a call it does not allow is denied whatever the policies allow).
+ */
+function decideWithBoundary(
+  parent: ReadParent,
+  call: RequiredCall,
+): { decision: Decision; deniedByBoundary?: boolean } {
+  const decision = decide(parent.policies, call);
+  if (parent.boundary === undefined || decision.decision !== 'Allowed') return { decision };
+  const bounded = decide(parent.boundary, call);
+  if (bounded.decision === 'Allowed') return { decision };
+  if (bounded.decision === 'Undecidable') {
+    return {
+      decision: {
+        ...decision,
+        decision: 'Undecidable',
+        reasons: bounded.reasons.map((r) => `${r} (in the permissions boundary)`),
+      },
+    };
+  }
+  return { decision: { ...decision, decision: bounded.decision }, deniedByBoundary: true };
 }
 
 /** Every state machine of the template that starts children: its role, the role's policies and the calls it needs. */
@@ -75,31 +97,36 @@ function readParent(
   if (props.DefinitionString !== undefined) {
     definition = reader.resolveString(props.DefinitionString);
   } else if (props.Definition !== undefined) {
-    definition = JSON.stringify(reader.resolve(props.Definition));
+    definition = stringifyJson(reader.resolve(props.Definition));
   } else if (isObject(props.DefinitionS3Location)) {
     const key = reader.resolveString(props.DefinitionS3Location.Key);
     definition = reader.fileAsset(key);
     if (definition === undefined) {
       return {
-        logicalId,
-        policies: [],
-        externalPolicies: [],
-        calls: [],
-        needsManagedRule: false,
+        ...noCalls(logicalId),
         undecidable: [
           `The definition is in S3 (${key}), not in the template or its cloud assembly: it cannot be read.`,
         ],
-        cannotRun: [],
-        wrongPartition: [],
       };
     }
     rawDefinitions.push(definition);
   }
   if (definition === undefined) return undefined;
-  const substitutions: { [key: string]: string } = {};
+  const unreadable = unreadableDefinition(definition);
+  if (unreadable !== undefined) {
+    return {
+      ...noCalls(logicalId),
+      undecidable: [
+        `The definition of ${logicalId} ${unreadable}: the checks cannot read it, so what its role needs is not checked. Give the definition as a literal (DefinitionString, Definition) or check it by hand.`,
+      ],
+    };
+  }
+  const substitutions: { [key: string]: string } = Object.create(null);
   const resolvedSubstitutions = reader.resolve(props.DefinitionSubstitutions);
   if (isObject(resolvedSubstitutions)) {
-    for (const [k, v] of Object.entries(resolvedSubstitutions)) substitutions[k] = asString(v);
+    for (const [k, v] of Object.entries(resolvedSubstitutions)) {
+      Object.defineProperty(substitutions, k, { value: asString(v), enumerable: true, writable: true });
+    }
   }
   // Only parents that may start a child (a nested workflow, a Map Run) are checked, and Express parents that may wait.
   const express = props.StateMachineType === 'EXPRESS';
@@ -112,7 +139,8 @@ function readParent(
     partition: reader.partition,
     region: reader.region,
     account: reader.account,
-    childType: (arn) => childTypes.get(arn),
+    // A version or alias ARN (`<child>:7`, `<child>:PROD`) is of the child's type.
+    childType: (arn) => childTypes.get(arn.split(':').slice(0, 7).join(':')),
     name: reader.resolveString({ 'Fn::GetAtt': [logicalId, 'Name'] }),
     stateMachineType: express ? 'EXPRESS' : 'STANDARD',
   });
@@ -122,7 +150,10 @@ function readParent(
 
   const knownAws = reader.env.partition === 'aws';
   const wrongPartition: string[] = [];
-  const literals = (value: Json) => [...new Set(JSON.stringify(value).match(/arn:aws:[^"\s,]*/g) ?? [])];
+  // In the strings themselves, not in their JSON text (whose escapes would end up in the message).
+  const literals = (value: Json) => [
+    ...new Set(stringsIn(value).flatMap((text) => text.match(/arn:aws:[^"\s,]*/g) ?? [])),
+  ];
   if (!knownAws) {
     const inDefinition = literals(rawDefinitions);
     if (inDefinition.length > 0) wrongPartition.push(`the definition's ${inDefinition.join(', ')}`);
@@ -134,9 +165,7 @@ function readParent(
       `The role ${reader.resolveString(props.RoleArn)} is not defined in this template: its policies cannot be checked here. Check the template that defines it.`,
     );
     return {
-      logicalId,
-      policies: [],
-      externalPolicies: [],
+      ...noCalls(logicalId),
       calls: needs.calls,
       needsManagedRule: needs.needsManagedRule,
       undecidable,
@@ -144,7 +173,7 @@ function readParent(
       wrongPartition,
     };
   }
-  const { policies, external, raw } = rolePolicies(reader, roleId);
+  const { policies, external, boundary, raw } = rolePolicies(reader, roleId);
   if (!knownAws) {
     for (const { label, document } of raw) {
       const found = literals(document);
@@ -156,6 +185,8 @@ function readParent(
     role: roleId,
     policies,
     externalPolicies: external,
+    boundary: boundary.policies,
+    externalBoundary: boundary.external,
     calls: needs.calls,
     needsManagedRule: needs.needsManagedRule,
     undecidable,
@@ -182,7 +213,12 @@ function roleOf(reader: TemplateReader, roleArn: Json | undefined): string | und
 function rolePolicies(
   reader: TemplateReader,
   roleId: string,
-): { policies: SourcedPolicy[]; external: string[]; raw: { label: string; document: Json }[] } {
+): {
+  policies: SourcedPolicy[];
+  external: string[];
+  boundary: { policies?: SourcedPolicy[]; external?: string };
+  raw: { label: string; document: Json }[];
+} {
   const refersTo = (value: unknown, id: string) =>
     reader.resolveString(value as Json) === reader.resolveString({ Ref: id });
   const found = findRolePolicies(roleId, Object.entries(reader.resources), refersTo);
@@ -201,8 +237,49 @@ function rolePolicies(
   const external = found.managedPolicyArns
     .filter((m) => m.logicalId === undefined)
     .map((m) => `the managed policy ${reader.resolveString(m.arn as Json)}`);
-  const boundary = reader.resources[roleId].Properties?.PermissionsBoundary;
-  if (boundary !== undefined) external.push(`the permissions boundary ${reader.resolveString(boundary)}`);
-  // A permissions boundary defined in the template is evaluated as a Deny of what it does not allow: not here.
-  return { policies, external, raw };
+  // The permissions boundary: a managed policy of the template is evaluated, one from elsewhere is not known.
+  const boundaryArn = reader.resources[roleId].Properties?.PermissionsBoundary;
+  let boundary: { policies?: SourcedPolicy[]; external?: string } = {};
+  if (boundaryArn !== undefined) {
+    const arn = reader.resolveString(boundaryArn);
+    const id = Object.keys(reader.resources).find(
+      (r) => reader.resources[r].Type === 'AWS::IAM::ManagedPolicy' && refersTo(boundaryArn, r),
+    );
+    const document = id === undefined ? undefined : reader.resolve(reader.resources[id].Properties?.PolicyDocument);
+    boundary =
+      id !== undefined && isObject(document)
+        ? { policies: [{ logicalId: id, label: `the permissions boundary ${id}`, document }] }
+        : { external: `the permissions boundary ${arn}` };
+  }
+  return { policies, external, boundary, raw };
+}
+
+/** A parent read without calls. */
+function noCalls(logicalId: string): ReadParent {
+  return {
+    logicalId,
+    policies: [],
+    externalPolicies: [],
+    calls: [],
+    needsManagedRule: false,
+    undecidable: [],
+    cannotRun: [],
+    wrongPartition: [],
+  };
+}
+
+/**
+ * Why the definition text is not a state machine definition the checks can read (a value chosen by `Fn::If`, made by
+ * `Fn::ToJsonString`, imported, a parameter without Default), or undefined when it is JSON text of an object.
+ */
+function unreadableDefinition(definition: string): string | undefined {
+  try {
+    if (isObject(JSON.parse(definition))) return undefined;
+  } catch {
+    // not JSON: said below
+  }
+  const unknown = opaqueMarkersIn(definition);
+  return unknown.length > 0
+    ? `is not known at synthesis (${[...new Set(unknown)].map(describeMarker).join(', ')})`
+    : 'is not a JSON object';
 }

@@ -1,6 +1,6 @@
 import { Call } from './evaluator';
 import { EXAMPLE_MAP_RUN, RequiredCall } from './required-calls';
-import { DESCRIBE_EXECUTION, MANAGED_RULE_NAME } from '../model/actions';
+import { DESCRIBE_EXECUTION, MANAGED_RULE_NAME, REDRIVE_EXECUTION, START_EXECUTION, START_SYNC_EXECUTION } from '../model/actions';
 
 /**
  * The near misses of the calls a parent makes: what a statement that allows a call must not also allow (NWR2).
@@ -17,8 +17,9 @@ const OTHER_STATE_MACHINE = 'OtherStateMachine';
 
 /**
  * Calls the parent never makes, close to one it makes: a name that merely starts with the child's (`<name>Admin`),
- * another account and region, another rule, another action on the same resource, the Express executions of a `.sync`
- * child; for its Map Runs, another state
+ * one character longer (`<name>2`) or ending with it (`Other<name>`), the other start action, a redrive of the child's
+ * executions, the Express executions of a `.sync` child, another account and region, another rule, another action on
+ * the same resource; for its Map Runs, another state
  * machine, the executions of `<parent>Admin`, another Map Run label, a redrive of the parent's own executions.
  */
 export function nearMisses(call: RequiredCall): RequiredCall[] {
@@ -31,27 +32,34 @@ export function nearMisses(call: RequiredCall): RequiredCall[] {
   const misses: RequiredCall[] = [];
   const add = (action: string, resource: string, context: Call['context'] | null = call.context) =>
     misses.push({ ...call, action, resource, context: context ?? undefined });
+  // Other names: a longer one (`<name>*`), one more character (`<name>?`), a shorter prefix (`*<name>`).
+  const renamed = (name: string) => [...parts.slice(0, 6), name, ...parts.slice(7)].join(':');
+  const otherNames = (name: string) => [`${name}Admin`, `${name}2`, `Other${name}`];
   switch (call.kind) {
     case 'start':
-      add(call.action, `${call.resource}Admin`);
+      for (const name of otherNames(parts[6])) add(call.action, renamed(name));
       add('states:DeleteStateMachine', call.resource, null);
+      // `states:Start*`: the other way to start it.
+      add(call.action === START_EXECUTION ? START_SYNC_EXECUTION : START_EXECUTION, call.resource);
       break;
-    case 'executions': {
-      const name = parts[6];
-      add(call.action, [...parts.slice(0, 6), `${name}Admin`, ...parts.slice(7)].join(':'));
+    case 'executions':
+      for (const name of otherNames(parts[6])) add(call.action, renamed(name));
+      // `states:*` on the child's executions.
+      if (parts[5] === 'execution') add(REDRIVE_EXECUTION, call.resource);
       // Step Functions never describes a `.sync` child's Express executions (`express:<name>:*`), even for an Express
       // child: DescribeExecution does not support them outside a Map Run.
       if (call.action === DESCRIBE_EXECUTION) {
         add(call.action, [...parts.slice(0, 5), 'express', ...parts.slice(6), EXAMPLE_EXPRESS_ID].join(':'));
       }
       break;
-    }
     case 'events':
       add(call.action, call.resource.replace(`rule/${MANAGED_RULE_NAME}`, 'rule/SomeOtherRule'));
       add('events:DeleteRule', call.resource);
       break;
     case 'assumeRole':
       add(call.action, `${call.resource}Admin`);
+      // `arn:<partition>:iam::*:role/<name>`: the role of that name in another account (IAM ARNs have no region).
+      add(call.action, other(4, OTHER_ACCOUNTS));
       return misses;
     case 'mapRun': {
       // stateMachine:<parent>, execution:<parent>:<id> or execution:<parent>/<label>:<id>

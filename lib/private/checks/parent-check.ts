@@ -1,6 +1,6 @@
 import { Call, Decision, SourcedPolicy } from './evaluator';
 import { RequiredCall } from './required-calls';
-import { isObject, Json } from '../model/json';
+import { Json, objectsIn } from '../model/json';
 import { describeMarker, opaqueMarkersIn, TemplateReader } from '../read/template-reader';
 
 /** What the engine hands each rule, and what a rule is (`rules/`, one file each, like cdk-nag's). */
@@ -45,8 +45,12 @@ export interface ReadParent {
   readonly logicalId: string;
   readonly role?: string;
   readonly policies: SourcedPolicy[];
-  /** Managed policies (and boundaries) of the role whose document is not in the template. */
+  /** Managed policies of the role whose document is not in the template (they may allow what the template does not). */
   readonly externalPolicies: string[];
+  /** The role's permissions boundary, when the template defines it: it only takes away. */
+  readonly boundary?: SourcedPolicy[];
+  /** The role's permissions boundary, when its document is not in the template. */
+  readonly externalBoundary?: string;
   readonly calls: RequiredCall[];
   readonly needsManagedRule: boolean;
   readonly undecidable: string[];
@@ -60,7 +64,12 @@ export interface ParentCheck {
   readonly parent: ReadParent;
   readonly reader: TemplateReader;
   /** Each call the parent needs and what its role's policies decide (none when the role is not in the template). */
-  readonly decisions: ReadonlyArray<{ readonly call: RequiredCall; readonly decision: Decision }>;
+  readonly decisions: ReadonlyArray<{
+    readonly call: RequiredCall;
+    readonly decision: Decision;
+    /** The role's policies allow the call, its permissions boundary does not. */
+    readonly deniedByBoundary?: boolean;
+  }>;
   /** The calls of every parent that shares its role: not near misses of this one. */
   readonly roleCalls: RequiredCall[];
 }
@@ -76,38 +85,36 @@ export function isDenied(decision: Decision, parent: ReadParent): boolean {
 /** Every resource `logicalId` depends on: DependsOn, Ref, Fn::GetAtt and Fn::Sub references, transitively. */
 export function dependencies(reader: TemplateReader, logicalId: string): Set<string> {
   const seen = new Set<string>();
-  const visit = (id: string) => {
-    const resource = reader.resources[id];
-    if (!resource) return;
+  const todo = [logicalId];
+  while (todo.length > 0) {
+    const resource = reader.resources[todo.pop()!];
+    if (!resource) continue;
     const direct = new Set<string>([resource.DependsOn ?? []].flat());
     collectReferences(resource.Properties ?? null, direct);
     for (const dep of direct) {
       if (seen.has(dep) || !(dep in reader.resources)) continue;
       seen.add(dep);
-      visit(dep);
+      todo.push(dep);
     }
-  };
-  visit(logicalId);
+  }
   return seen;
 }
 
 function collectReferences(value: Json, into: Set<string>): void {
-  if (Array.isArray(value)) {
-    value.forEach((v) => collectReferences(v, into));
-  } else if (isObject(value)) {
-    if (typeof value.Ref === 'string') into.add(value.Ref);
-    const getAtt = value['Fn::GetAtt'];
+  for (const object of objectsIn(value)) {
+    if (typeof object.Ref === 'string') into.add(object.Ref);
+    const getAtt = object['Fn::GetAtt'];
     if (Array.isArray(getAtt) && typeof getAtt[0] === 'string') into.add(getAtt[0]);
     if (typeof getAtt === 'string') into.add(getAtt.split('.')[0]);
-    const sub = value['Fn::Sub'];
+    const sub = object['Fn::Sub'];
     const text = typeof sub === 'string' ? sub : Array.isArray(sub) && typeof sub[0] === 'string' ? sub[0] : '';
     for (const m of text.matchAll(/\$\{([^}!.]*)[^}]*\}/g)) into.add(m[1]);
-    Object.values(value).forEach((v) => collectReferences(v, into));
   }
 }
 
-export function sameCall(a: Call, b: Call): boolean {
-  return a.action === b.action && a.resource === b.resource && JSON.stringify(a.context) === JSON.stringify(b.context);
+/** A call as a key: the same action (IAM compares actions without case), resource and context. */
+export function callKey(call: Call): string {
+  return JSON.stringify([call.action.toLowerCase(), call.resource, call.context ?? null]);
 }
 
 export function describeCall(call: Call): string {

@@ -1,7 +1,7 @@
 import { Lazy, Token } from 'aws-cdk-lib';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Call } from './evaluator';
-import { QUALIFIER_KEY } from '../model/actions';
+import { ASSUME_ROLE, EVENTS_ACTIONS, QUALIFIER_KEY } from '../model/actions';
 import { managedRuleArn, parseStateMachineArn } from '../model/arns';
 import { distributedMapError, expressParentError, mapRunStatements } from '../model/execution';
 import { externalIdNameProblem } from '../model/names';
@@ -92,12 +92,33 @@ export function parentNeeds(parent: ParentInput): ParentNeeds {
       byKey.set(key, call);
     }
   };
+  const managedRule = managedRuleArn(parent);
   for (const task of tasks.nested) {
     const state = task.stateName;
+    const credentialsRole = task.credentialsRoleArn === undefined ? undefined : tokens.decode(task.credentialsRoleArn);
+    // The calls that do not depend on the child (the events rule of a .sync task, the credentials role): needed
+    // even where the child is not known.
+    const unknownChild = () => {
+      const needs = needsFor({
+        integrationPattern: task.integrationPattern,
+        express: task.express,
+        startExecutionSync: !task.express && task.integrationPattern === sfn.IntegrationPattern.RUN_JOB,
+        grantee: credentialsRole !== undefined ? 'parent-via-role' : 'parent',
+        credentialsRole,
+      });
+      needsManagedRule ||= needs.managedRule;
+      if (needs.managedRule) {
+        for (const action of EVENTS_ACTIONS) add({ action, resource: managedRule, states: [state], kind: 'events' });
+      }
+      if (needs.assumeRole !== undefined && opaqueMarkersIn(needs.assumeRole).length === 0) {
+        add({ action: ASSUME_ROLE, resource: needs.assumeRole, states: [state], kind: 'assumeRole' });
+      }
+    };
     if (task.stateMachineArn === undefined) {
       undecidable.push(
         `state '${state}' chooses its child at run time (${tokens.decode(task.runtimeArn ?? '')}): which state machines it may start is not in the template`,
       );
+      unknownChild();
       continue;
     }
     const arn = tokens.decode(task.stateMachineArn);
@@ -106,14 +127,15 @@ export function parentNeeds(parent: ParentInput): ParentNeeds {
       undecidable.push(
         `the child of state '${state}' is ${arn}, which depends on ${opaque.map(describeMarker).join(', ')}`,
       );
+      unknownChild();
       continue;
     }
-    const credentialsRole = task.credentialsRoleArn === undefined ? undefined : tokens.decode(task.credentialsRoleArn);
     let parts;
     try {
       parts = parseStateMachineArn(tokens.encode(arn), `the StateMachineArn of state '${state}'`);
     } catch (e) {
       undecidable.push(tokens.decode((e as Error).message));
+      unknownChild();
       continue;
     }
     for (const reason of envCannotRun(parent, tokens.decode(parts.region), tokens.decode(parts.account), {
@@ -136,7 +158,6 @@ export function parentNeeds(parent: ParentInput): ParentNeeds {
     if (nameError && !cannotRun.includes(nameError)) cannotRun.push(nameError);
     const grants = new NestedWorkflowGrants();
     grants.add({ arn: tokens.encode(arn), parts, knownUnqualified: false, nameLength: 80 }, needs);
-    const managedRule = managedRuleArn(parent);
     for (const group of grants.statements({ arn: managedRule, length: managedRule.length })) {
       const qualifiers = group.conditions?.['ForAnyValue:StringEquals']?.[QUALIFIER_KEY];
       for (const action of group.actions) {

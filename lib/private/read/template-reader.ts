@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { isIntrinsic, isObject, Json, JsonObject } from '../model/json';
+import { hasOwn, isIntrinsic, isObject, Json, JsonObject, objectOf, stringifyJson } from '../model/json';
 
 /**
  * Reads a synthesized CloudFormation template (or one transformed from SAM/Serverless) for the checks: resolves the
@@ -20,6 +20,8 @@ export interface TemplateEnv {
   readonly partition?: string;
   readonly region?: string;
   readonly account?: string;
+  /** How to make an unknown environment known, in findings (default: give the stack an env). */
+  readonly unknownFix?: string;
 }
 
 export const MARKER = /⟨([^⟩]*)⟩/g;
@@ -53,7 +55,8 @@ export function describeMarker(m: string): string {
   if (PSEUDO_MARKERS.includes(m) || name === 'URLSuffix') return `AWS::${name} (the stack's environment is not known)`;
   if (name.startsWith('Parameter.')) return `the parameter ${name.slice('Parameter.'.length)} (no Default)`;
   if (name.startsWith('Import.')) return `Fn::ImportValue ${name.slice('Import.'.length)}`;
-  return name.replace(/^Unknown\./, '');
+  // The marker wrote `::` as `..`.
+  return name.replace(/^Unknown\./, '').replace(/\.\./g, '::');
 }
 
 const URL_SUFFIXES: { [partition: string]: string } = { 'aws-cn': 'amazonaws.com.cn' };
@@ -65,10 +68,22 @@ export interface TemplateResource {
   readonly DependsOn?: string | string[];
 }
 
+/** A template the checks cannot read: not an object, a resource that is not one. The message names both. */
+export class TemplateError extends Error {}
+
+/** How deep intrinsic functions may nest in one another before the value is taken as unknown. */
+const MAX_INTRINSIC_DEPTH = 400;
+
 export class TemplateReader {
+  /** The template's resources (own properties only: `constructor` is a logical id like any other). */
   public readonly resources: { [logicalId: string]: TemplateResource };
   private readonly parameters: { [name: string]: JsonObject };
+  private readonly mappings: JsonObject;
   private readonly inProgress = new Set<string>();
+  /** `Ref`/`Fn::GetAtt` values, computed once (name chains of `Fn::Select` over `Fn::GetAtt` grow otherwise). */
+  private readonly memo = new Map<string, Json>();
+  private cyclesCut = 0;
+  private intrinsicDepth = 0;
 
   /**
    * @param template the template
@@ -80,10 +95,29 @@ export class TemplateReader {
     public readonly env: TemplateEnv,
     public readonly templatePath?: string,
   ) {
-    this.resources = (isObject(template.Resources) ? template.Resources : {}) as unknown as {
-      [logicalId: string]: TemplateResource;
-    };
-    this.parameters = (isObject(template.Parameters) ? template.Parameters : {}) as { [name: string]: JsonObject };
+    const where = templatePath ?? 'the template';
+    if (!isObject(template)) {
+      throw new TemplateError(
+        `${where} is not a CloudFormation template: it holds ${describeJson(template)}, not an object`,
+      );
+    }
+    const resources = isObject(template.Resources) ? template.Resources : {};
+    for (const [logicalId, resource] of Object.entries(resources)) {
+      if (!isObject(resource) || typeof resource.Type !== 'string') {
+        throw new TemplateError(
+          `the resource ${logicalId} of ${where} must be an object with a Type, got: ${describeJson(resource)}`,
+        );
+      }
+      if (resource.Properties !== undefined && resource.Properties !== null && !isObject(resource.Properties)) {
+        throw new TemplateError(
+          `the Properties of resource ${logicalId} of ${where} must be an object, got: ${describeJson(resource.Properties)}`,
+        );
+      }
+    }
+    const own = <T>(value: Json | undefined) => nullPrototype(isObject(value) ? value : {}) as unknown as T;
+    this.resources = own(resources);
+    this.parameters = own(template.Parameters);
+    this.mappings = own(template.Mappings);
   }
 
   /** The partition, region and account as strings (markers where unknown). */
@@ -100,18 +134,31 @@ export class TemplateReader {
   /** Deeply resolves intrinsics in `value`. */
   public resolve(value: Json | undefined): Json {
     if (value === undefined) return null;
-    if (Array.isArray(value)) return value.map((v) => this.resolve(v)).filter((v) => v !== NO_VALUE);
-    if (!isObject(value)) return value;
-    if (isIntrinsic(value)) {
-      const [name] = Object.keys(value);
-      return this.intrinsic(name, value[name]);
-    }
-    const result: JsonObject = {};
-    for (const [key, element] of Object.entries(value)) {
-      const resolved = this.resolve(element);
-      if (resolved !== NO_VALUE) result[key] = resolved;
-    }
-    return result;
+    // Without recursion: a definition may nest objects hundreds of levels deep.
+    let root: Json = null;
+    const work: Array<() => void> = [];
+    const visit = (v: Json, set: (resolved: Json) => void) => {
+      if (Array.isArray(v)) {
+        const out: Json[] = new Array(v.length);
+        work.push(() => set(out.filter((r) => r !== NO_VALUE)));
+        for (let i = v.length - 1; i >= 0; i--) work.push(() => visit(v[i], (r) => (out[i] = r)));
+      } else if (isObject(v) && isIntrinsic(v)) {
+        const [name] = Object.keys(v);
+        set(this.intrinsic(name, v[name]));
+      } else if (isObject(v)) {
+        const entries = Object.entries(v);
+        const out: Json[] = new Array(entries.length);
+        work.push(() =>
+          set(objectOf(entries.map(([key], i): [string, Json] => [key, out[i]]).filter(([, r]) => r !== NO_VALUE))),
+        );
+        for (let i = entries.length - 1; i >= 0; i--) work.push(() => visit(entries[i][1], (r) => (out[i] = r)));
+      } else {
+        set(v);
+      }
+    };
+    visit(value, (r) => (root = r));
+    while (work.length > 0) work.pop()!();
+    return root;
   }
 
   /** Resolves `value` to a string (lists are joined with commas, as CloudFormation does for `Ref` to a list). */
@@ -120,6 +167,16 @@ export class TemplateReader {
   }
 
   private intrinsic(name: string, args: Json): Json {
+    if (this.intrinsicDepth >= MAX_INTRINSIC_DEPTH) return marker(`Unknown.${name} nested too deep`);
+    this.intrinsicDepth++;
+    try {
+      return this.evaluate(name, args);
+    } finally {
+      this.intrinsicDepth--;
+    }
+  }
+
+  private evaluate(name: string, args: Json): Json {
     switch (name) {
       case 'Ref':
         return this.ref(this.resolveString(args));
@@ -163,7 +220,7 @@ export class TemplateReader {
   }
 
   private ref(name: string): Json {
-    if (name in PSEUDO) {
+    if (hasOwn(PSEUDO, name)) {
       const key = PSEUDO[name];
       if (key === 'URLSuffix') {
         return this.env.partition ? (URL_SUFFIXES[this.env.partition] ?? 'amazonaws.com') : marker('URLSuffix');
@@ -262,7 +319,7 @@ export class TemplateReader {
     return text.replace(/\$\{([^}]*)\}/g, (_match, expression: string) => {
       if (expression.startsWith('!')) return `\${${expression.slice(1)}}`;
       const name = expression.trim();
-      if (name in variables) return this.resolveString(variables[name]);
+      if (hasOwn(variables, name)) return this.resolveString(variables[name]);
       const dot = name.indexOf('.');
       return asString(
         dot < 0 || name.startsWith('AWS::') ? this.ref(name) : this.getAtt(name.slice(0, dot), name.slice(dot + 1)),
@@ -271,19 +328,28 @@ export class TemplateReader {
   }
 
   private findInMap(args: Json): Json {
-    const mappings = isObject(this.template.Mappings) ? this.template.Mappings : {};
     if (!Array.isArray(args) || args.length < 3) return marker('Unknown.Fn::FindInMap');
     const [map, top, second] = args.slice(0, 3).map((a) => this.resolveString(a));
-    const entry = (mappings[map] as JsonObject | undefined)?.[top];
-    const value = isObject(entry) ? entry[second] : undefined;
+    const topLevel = this.mappings[map];
+    const entry = isObject(topLevel) && hasOwn(topLevel, top) ? topLevel[top] : undefined;
+    const value = isObject(entry) && hasOwn(entry, second) ? entry[second] : undefined;
     return value === undefined ? marker(`Unknown.Fn::FindInMap ${map}.${top}.${second}`) : value;
   }
 
   private guarded(key: string, compute: () => Json): Json {
-    if (this.inProgress.has(key)) return marker(`Unknown.${key}`);
+    const known = this.memo.get(key);
+    if (known !== undefined) return known;
+    if (this.inProgress.has(key)) {
+      this.cyclesCut++;
+      return marker(`Unknown.${key}`);
+    }
     this.inProgress.add(key);
+    const cycles = this.cyclesCut;
     try {
-      return compute();
+      const value = compute();
+      // A value computed while a cycle was cut depends on where the cycle was entered: not kept.
+      if (this.cyclesCut === cycles) this.memo.set(key, value);
+      return value;
     } finally {
       this.inProgress.delete(key);
     }
@@ -328,6 +394,23 @@ export class TemplateReader {
 }
 
 const NO_VALUE = marker('NoValue');
+
+/** A copy of `object` without prototype: a key such as `constructor` or `__proto__` is only its own. */
+function nullPrototype(object: JsonObject): JsonObject {
+  const copy = Object.create(null) as JsonObject;
+  for (const [key, value] of Object.entries(object)) {
+    Object.defineProperty(copy, key, { value, enumerable: true, writable: true, configurable: true });
+  }
+  return copy;
+}
+
+/** A value as a message shows it: short. */
+export function describeJson(value: Json | undefined): string {
+  if (value === undefined) return 'nothing';
+  if (Array.isArray(value)) return 'a list';
+  const text = stringifyJson(value);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
 
 function iamPath(value: Json | undefined, reader: TemplateReader): string {
   const text = value === undefined ? '/' : reader.resolveString(value);

@@ -14,8 +14,8 @@ export const NWR1: Rule = {
     const missing = decisions
       .filter(({ decision }) => isDenied(decision, parent))
       .map(
-        ({ call, decision }) =>
-          `${describeCall(call)}${decision.decision === 'ExplicitlyDenied' ? ' (explicitly denied)' : ''}`,
+        ({ call, decision, deniedByBoundary }) =>
+          `${describeCall(call)}${deniedByBoundary ? ' (not allowed by the permissions boundary)' : decision.decision === 'ExplicitlyDenied' ? ' (explicitly denied)' : ''}`,
       );
     if (missing.length > 0) {
       findings.push({ message: `The role ${parent.role} does not allow: ${missing.join('; ')}.` });
@@ -26,7 +26,8 @@ export const NWR1: Rule = {
       .map(({ decision }) => new Set(decision.allowedBy.map((s) => s.policy.logicalId)));
     if (parent.needsManagedRule && eventsPolicies.length > 0) {
       const closure = dependencies(reader, parent.logicalId);
-      const satisfied = eventsPolicies.every((ids) => [...ids].some((id) => id === parent.role || closure.has(id)));
+      // The role itself only when the parent depends on it (a literal RoleArn does not).
+      const satisfied = eventsPolicies.every((ids) => [...ids].some((id) => closure.has(id)));
       if (!satisfied) {
         const holders = [...new Set(eventsPolicies.flatMap((ids) => [...ids]))];
         findings.push({

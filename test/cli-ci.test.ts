@@ -1,0 +1,303 @@
+/**
+ * The command line in CI and outside CDK (issue 18, items 12 and 14-18): --version, --format, --fail-on, exit codes,
+ * cdk.out directories, files that are not templates, YAML templates with short-form tags, CLI wording.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import Ajv from 'ajv-draft-04';
+import addFormats from 'ajv-formats';
+import { App, NestedStack, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import { main, version } from '../lib/cli';
+import { ACCOUNT, REGION, stateMachineArn } from './util/fixtures';
+
+function run(...args: string[]): { code: number; out: string; err: string } {
+  let out = '';
+  let err = '';
+  const code = main(args, { out: (t) => (out += `${t}\n`), err: (t) => (err += `${t}\n`) });
+  return { code, out, err };
+}
+
+const DOCS_TEMPLATE = path.join(__dirname, 'templates', 'aws-docs-parent.template.json');
+const CHILD = stateMachineArn('Child');
+const SYNC = (arn: string) =>
+  JSON.stringify({
+    StartAt: 'Run',
+    States: {
+      Run: {
+        Type: 'Task',
+        Resource: 'arn:aws:states:::states:startExecution.sync:2',
+        Parameters: { StateMachineArn: arn },
+        End: true,
+      },
+    },
+  });
+
+let dir: string;
+beforeAll(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'nwr-cli-ci-'));
+});
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+function write(name: string, text: string): string {
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, text);
+  return file;
+}
+
+/** A parent whose role grants only StartExecution: NWR1 (Describe/Stop, events). */
+function missingGrants(id = 'Parent'): object {
+  return {
+    Resources: {
+      Role: {
+        Type: 'AWS::IAM::Role',
+        Properties: {
+          AssumeRolePolicyDocument: {},
+          Policies: [
+            {
+              PolicyName: 'P',
+              PolicyDocument: { Statement: [{ Effect: 'Allow', Action: 'states:StartExecution', Resource: CHILD }] },
+            },
+          ],
+        },
+      },
+      [id]: {
+        Type: 'AWS::StepFunctions::StateMachine',
+        Properties: { RoleArn: { 'Fn::GetAtt': ['Role', 'Arn'] }, DefinitionString: SYNC(CHILD) },
+      },
+    },
+  };
+}
+
+describe('cdk-nested-workflow-role --version, exit codes and options', () => {
+  test('--version prints the package version, exit 0', () => {
+    expect(run('--version')).toEqual({ code: 0, out: `${version()}\n`, err: '' });
+    expect(version()).toMatch(/^\d+\.\d+\.\d+/);
+  });
+
+  test.each([
+    [['bogus'], "Unknown command 'bogus'"],
+    [['check', DOCS_TEMPLATE, '--bogus'], "Unknown option '--bogus'"],
+    [['policy', 'x.asl.json', '--region', REGION, '--account', ACCOUNT, '--bogus'], "Unknown option '--bogus'"],
+    [['check', DOCS_TEMPLATE, '--account', '12345'], '`--account` must be a 12-digit account id, got: 12345'],
+    [
+      ['check', DOCS_TEMPLATE, '--region', 'nowhere'],
+      '`--region` must be a region name such as us-east-1, got: nowhere',
+    ],
+    [['check', DOCS_TEMPLATE, '--partition', 'aws-moon'], '`--partition` must be one of aws'],
+    [
+      ['check', DOCS_TEMPLATE, '--region', 'us-east-1', '--partition', 'aws-cn'],
+      '`--partition` must be the partition of region us-east-1 (aws), got: aws-cn',
+    ],
+    [['check', DOCS_TEMPLATE, '--format', 'xml'], '`--format` must be text, json or sarif, got: xml'],
+    [['check', DOCS_TEMPLATE, '--fail-on', 'info'], '`--fail-on` must be error or warning, got: info'],
+    [['check', 'missing.template.json'], 'cannot read the template missing.template.json: no such file or directory'],
+    [
+      ['policy', 'missing.asl.json', '--region', REGION, '--account', ACCOUNT],
+      'cannot read the definition missing.asl.json',
+    ],
+  ])('%j: exit 2 with the message', (args, message) => {
+    const { code, out, err } = run(...args);
+    expect(code).toBe(2);
+    expect(out).toBe('');
+    expect(err).toContain(message);
+  });
+
+  test.each([
+    ['{}', '{}', 'is not a CloudFormation template: it holds {}, not an object with Resources.'],
+    ['[]', '[]', 'is not a CloudFormation template: it holds a list, not an object with Resources.'],
+    ['an ASL definition', SYNC(CHILD), 'is a state machine definition, not a CloudFormation template'],
+    ['neither JSON nor YAML', '{ "Resources": ', 'is neither JSON nor YAML'],
+    ['a null resource', '{"Resources": {"X": null}}', 'must be an object with a Type, got: null'],
+  ])('check on a file that is not a template (%s): exit 2, naming the file', (_name, text, message) => {
+    const file = write(`bad-${Math.random().toString(36).slice(2)}.json`, text);
+    const { code, err } = run('check', file);
+    expect(code).toBe(2);
+    expect(err).toContain(file);
+    expect(err).toContain(message);
+  });
+
+  test('--fail-on warning: warnings alone exit 1; the default (error) exits 0', () => {
+    expect(run('check', DOCS_TEMPLATE).code).toBe(0);
+    expect(run('check', DOCS_TEMPLATE, '--fail-on', 'warning').code).toBe(1);
+  });
+
+  test('--format json: the findings with rule, severity, template, parent and fix', () => {
+    const file = write('missing.template.json', JSON.stringify(missingGrants()));
+    const { code, out } = run('check', file, '--format', 'json', '--region', REGION, '--account', ACCOUNT);
+    expect(code).toBe(1);
+    expect(JSON.parse(out)).toEqual({
+      findings: [expect.objectContaining({ ruleId: 'NWR1', severity: 'error', template: file, parent: 'Parent' })],
+      errors: 1,
+      warnings: 0,
+    });
+  });
+});
+
+describe('cdk-nested-workflow-role check --format sarif', () => {
+  const schema = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures', 'sarif-schema-2.1.0.json'), 'utf-8'));
+  // The schema is draft-04; its language pattern is not valid with the u flag (a known erratum of the schema).
+  const ajv = new Ajv({ strict: false, unicodeRegExp: false, allErrors: true });
+  addFormats(ajv);
+  const validate = ajv.compile(schema);
+
+  test('a SARIF 2.1.0 log the schema validates: rules NWR1-NWR5, a result per finding located at the logical id', () => {
+    const file = write('sarif.template.json', JSON.stringify(missingGrants(), null, 2));
+    const { code, out } = run('check', file, DOCS_TEMPLATE, '--format', 'sarif');
+    expect(code).toBe(1);
+    const log = JSON.parse(out);
+    expect(validate(log)).toBe(true);
+    expect(validate.errors ?? []).toEqual([]);
+    const [sarifRun] = log.runs;
+    expect(sarifRun.tool.driver.rules.map((r: any) => [r.id, r.defaultConfiguration.level])).toEqual([
+      ['NWR1', 'error'],
+      ['NWR2', 'warning'],
+      ['NWR3', 'warning'],
+      ['NWR4', 'warning'],
+      ['NWR5', 'error'],
+    ]);
+    const lines = fs.readFileSync(file, 'utf-8').split('\n');
+    const parentLine = lines.findIndex((l) => l.includes('"Parent": {')) + 1;
+    expect(sarifRun.results.find((r: any) => r.ruleId === 'NWR1')).toEqual({
+      ruleId: 'NWR1',
+      ruleIndex: 0,
+      level: 'error',
+      message: { text: expect.stringMatching(/^Parent: The role Role does not allow: states:DescribeExecution/) },
+      locations: [
+        {
+          physicalLocation: {
+            artifactLocation: { uri: path.relative(process.cwd(), file).split(path.sep).join('/') },
+            region: { startLine: parentLine },
+          },
+          logicalLocations: [{ name: 'Parent', kind: 'resource' }],
+        },
+      ],
+    });
+    // The first template (no env: its arn:aws literals are NWR3), then the AWS docs template.
+    expect(sarifRun.results.map((r: any) => r.ruleId)).toEqual(['NWR3', 'NWR1', 'NWR4', 'NWR3', 'NWR2']);
+  });
+});
+
+describe('cdk-nested-workflow-role check outside CDK and on cdk.out', () => {
+  test('a YAML template with short-form tags (!Ref, !Sub, !GetAtt, !Join) is read as its long form', () => {
+    const yaml = `AWSTemplateFormatVersion: "2010-09-09"
+Resources:
+  Child:
+    Type: AWS::StepFunctions::StateMachine
+    Properties:
+      StateMachineName: Child
+      StateMachineType: EXPRESS
+      RoleArn: !GetAtt Role.Arn
+      DefinitionString: '{"StartAt":"A","States":{"A":{"Type":"Pass","End":true}}}'
+  Role:
+    Type: AWS::IAM::Role
+    Properties:
+      AssumeRolePolicyDocument: {}
+      Policies:
+        - PolicyName: P
+          PolicyDocument:
+            Statement:
+              - Effect: Allow
+                Action: states:StartExecution
+                Resource: !Ref Child
+              - Effect: Allow
+                Action: [states:DescribeExecution, states:StopExecution]
+                Resource: !Sub arn:\${AWS::Partition}:states:\${AWS::Region}:\${AWS::AccountId}:execution:Child:*
+              - Effect: Allow
+                Action: [events:PutTargets, events:PutRule, events:DescribeRule]
+                Resource: !Sub arn:\${AWS::Partition}:events:\${AWS::Region}:\${AWS::AccountId}:rule/StepFunctionsGetEventsForStepFunctionsExecutionRule
+  Parent:
+    Type: AWS::StepFunctions::StateMachine
+    Properties:
+      RoleArn: !GetAtt [Role, Arn]
+      DefinitionString: !Join
+        - ""
+        - - '{"StartAt":"Run","States":{"Run":{"Type":"Task","Resource":"arn:aws:states:::states:startExecution.sync:2","Parameters":{"StateMachineArn":"'
+          - !Join ["", [!Ref Child, ":7"]]
+          - '"},"End":true}}}'
+`;
+    const file = write('parent.yaml', yaml);
+    const { code, out } = run('check', file, '--region', REGION, '--account', ACCOUNT, '--format', 'json');
+    expect(code).toBe(1);
+    // The Express child (its alias-qualified ARN) needs DescribeExecution on its express: executions.
+    expect(JSON.parse(out).findings).toEqual([
+      expect.objectContaining({
+        ruleId: 'NWR1',
+        parent: 'Parent',
+        message: expect.stringContaining(
+          `states:DescribeExecution on arn:aws:states:${REGION}:${ACCOUNT}:express:Child:`,
+        ),
+      }),
+    ]);
+  });
+
+  test('a cdk.out directory: every stack template with its environment, nested stacks included', () => {
+    const outdir = path.join(dir, 'cdk.out');
+    const app = new App({ outdir, context: { 'aws:cdk:disable-creation-stack-traces': true } });
+    const stack = new Stack(app, 'Known', { env: { account: ACCOUNT, region: REGION } });
+    const nested = new NestedStack(stack, 'Nested');
+    for (const scope of [stack, nested]) {
+      const role = new iam.Role(scope, 'Role', { assumedBy: new iam.ServicePrincipal('states.amazonaws.com') });
+      role.addToPolicy(new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [CHILD] }));
+      new sfn.StateMachine(scope, 'Parent', { role, definitionBody: sfn.DefinitionBody.fromString(SYNC(CHILD)) });
+    }
+    app.synth();
+    const { code, out } = run('check', outdir, '--format', 'json');
+    expect(code).toBe(1);
+    const findings = JSON.parse(out).findings.map((f: any) => `${f.ruleId} ${path.basename(f.template)}`);
+    // Known environment: NWR1 only (no NWR4 on the account), in the stack and in its nested stack.
+    expect(findings).toEqual([
+      'NWR1 Known.template.json',
+      expect.stringMatching(/^NWR1 KnownNested.*\.nested\.template\.json$/),
+    ]);
+  });
+
+  test('a directory without manifest.json: exit 2, saying what to give', () => {
+    const { code, err } = run('check', dir);
+    expect(code).toBe(2);
+    expect(err).toContain('is a directory but not a cloud assembly');
+  });
+
+  test('without --account: NWR4 says to pass --account, once per task, not once per action', () => {
+    const template = missingGrants();
+    (template as any).Resources.Parent.Properties.DefinitionString = {
+      'Fn::Sub': SYNC('arn:aws:states:us-east-1:${AWS::AccountId}:stateMachine:Child'),
+    };
+    const file = write('unknown-account.template.json', JSON.stringify(template));
+    const { out } = run('check', file, '--region', REGION, '--format', 'json');
+    const nwr4 = JSON.parse(out).findings.filter((f: any) => f.ruleId === 'NWR4');
+    expect(nwr4).toHaveLength(1);
+    expect(nwr4[0].message).toContain('pass --account, --region (and --partition) to `check`');
+  });
+});
+
+describe('cdk-nested-workflow-role policy speaks CLI', () => {
+  test('a plain definition prints nothing on stderr (no roleNotUsed)', () => {
+    const file = write('plain.asl.json', SYNC(CHILD));
+    const { code, err } = run('policy', file, '--region', REGION, '--account', ACCOUNT);
+    expect(code).toBe(0);
+    expect(err).toBe('');
+  });
+
+  test('--substitution __proto__=ARN is a substitution like any other', () => {
+    const file = write('proto.asl.json', SYNC('${__proto__}'));
+    const { code, out } = run(
+      'policy',
+      file,
+      '--region',
+      REGION,
+      '--account',
+      ACCOUNT,
+      '--substitution',
+      `__proto__=${CHILD}`,
+    );
+    expect(code).toBe(0);
+    expect(JSON.parse(out).IdentityPolicy.Statement[0]).toEqual({
+      Action: 'states:StartExecution',
+      Effect: 'Allow',
+      Resource: CHILD,
+    });
+  });
+});
