@@ -219,15 +219,33 @@ Resources:
           - '"},"End":true}}}'
 `;
     const file = write('parent.yaml', yaml);
-    const { code, out } = run('check', file, '--region', REGION, '--account', ACCOUNT, '--format', 'json');
+    const exact = run('check', file, '--region', REGION, '--account', ACCOUNT, '--format', 'json');
+    // Every call of the .sync child (an Express child gets the Standard .sync set) is allowed: no finding.
+    expect(exact.code).toBe(0);
+    expect(JSON.parse(exact.out).findings).toEqual([]);
+    // Without the Describe/Stop statement, the !Sub-built execution ARN is named as missing.
+    const lacking = yaml.replace(
+      /              - Effect: Allow\n                Action: \[states:DescribeExecution, states:StopExecution\]\n.*\n/,
+      '',
+    );
+    expect(lacking).not.toEqual(yaml);
+    const { code, out } = run(
+      'check',
+      write('lacking.yaml', lacking),
+      '--region',
+      REGION,
+      '--account',
+      ACCOUNT,
+      '--format',
+      'json',
+    );
     expect(code).toBe(1);
-    // The Express child (its alias-qualified ARN) needs DescribeExecution on its express: executions.
     expect(JSON.parse(out).findings).toEqual([
       expect.objectContaining({
         ruleId: 'NWR1',
         parent: 'Parent',
         message: expect.stringContaining(
-          `states:DescribeExecution on arn:aws:states:${REGION}:${ACCOUNT}:express:Child:`,
+          `states:DescribeExecution on arn:aws:states:${REGION}:${ACCOUNT}:execution:Child:`,
         ),
       }),
     ]);

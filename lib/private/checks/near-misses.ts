@@ -1,6 +1,12 @@
 import { Call } from './evaluator';
 import { EXAMPLE_MAP_RUN, RequiredCall } from './required-calls';
-import { DESCRIBE_EXECUTION, MANAGED_RULE_NAME, REDRIVE_EXECUTION, START_EXECUTION, START_SYNC_EXECUTION } from '../model/actions';
+import {
+  DESCRIBE_EXECUTION,
+  MANAGED_RULE_NAME,
+  REDRIVE_EXECUTION,
+  START_EXECUTION,
+  START_SYNC_EXECUTION,
+} from '../model/actions';
 
 /**
  * The near misses of the calls a parent makes: what a statement that allows a call must not also allow (NWR2).
