@@ -7,7 +7,7 @@ import * as os from 'os';
 import * as path from 'path';
 import Ajv from 'ajv-draft-04';
 import addFormats from 'ajv-formats';
-import { App, NestedStack, Stack } from 'aws-cdk-lib';
+import { App, NestedStack, Stack, Stage } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { main, version } from '../lib/cli';
@@ -270,6 +270,34 @@ Resources:
       'NWR1 Known.template.json',
       expect.stringMatching(/^NWR1 KnownNested.*\.nested\.template\.json$/),
     ]);
+  });
+
+  test('a cdk.out with a stage and an environment-agnostic stack: the stage read too, unknown environments left unknown', () => {
+    const outdir = path.join(dir, 'staged.out');
+    const app = new App({ outdir, context: { 'aws:cdk:disable-creation-stack-traces': true } });
+    const stage = new Stage(app, 'Prod', { env: { account: ACCOUNT, region: REGION } });
+    for (const stack of [new Stack(stage, 'InStage'), new Stack(app, 'Agnostic')]) {
+      const role = new iam.Role(stack, 'Role', { assumedBy: new iam.ServicePrincipal('states.amazonaws.com') });
+      role.addToPolicy(new iam.PolicyStatement({ actions: ['states:StartExecution'], resources: [CHILD] }));
+      new sfn.StateMachine(stack, 'Parent', { role, definitionBody: sfn.DefinitionBody.fromString(SYNC(CHILD)) });
+    }
+    app.synth();
+    const { code, out } = run('check', outdir, '--format', 'json');
+    expect(code).toBe(1);
+    const findings = JSON.parse(out).findings.map((f: any) => `${f.ruleId} ${path.basename(f.template)}`);
+    // The agnostic stack: its arn:aws literals are NWR3 (partition unknown); the stage's stack knows its environment.
+    expect(findings.sort()).toEqual([
+      'NWR1 Agnostic.template.json',
+      expect.stringMatching(/^NWR1 ProdInStage[0-9A-F]{8}\.template\.json$/),
+      'NWR3 Agnostic.template.json',
+    ]);
+  });
+
+  test('a YAML file that is not valid YAML either: exit 2, with the YAML error', () => {
+    const file = write('broken.yaml', 'Resources:\n  X: [unclosed\n');
+    const { code, err } = run('check', file);
+    expect(code).toBe(2);
+    expect(err).toContain(`${file} is neither JSON nor YAML`);
   });
 
   test('a directory without manifest.json: exit 2, saying what to give', () => {

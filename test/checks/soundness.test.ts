@@ -166,6 +166,32 @@ describe('the checks decide as IAM does', () => {
     await expectMissingAsSimulated(t, calls, nwr1);
   });
 
+  test('a permissions boundary in the template with a condition the checks do not evaluate: NWR4, not a guess', () => {
+    const boundary = {
+      Type: 'AWS::IAM::ManagedPolicy',
+      Properties: {
+        PolicyDocument: {
+          Statement: [
+            {
+              Effect: 'Allow',
+              Action: '*',
+              Resource: '*',
+              Condition: { StringEquals: { 'aws:PrincipalTag/team': 'a' } },
+            },
+          ],
+        },
+      },
+    };
+    const t = template({
+      statements: EXACT,
+      role: { PermissionsBoundary: { Ref: 'Boundary' } },
+      extra: { Boundary: boundary },
+    });
+    const { findings } = check(t);
+    expect(findings.map((f) => f.rule.id)).toEqual(['NWR4']);
+    expect(findings[0].message).toContain('(in the permissions boundary)');
+  });
+
   test('a permissions boundary outside the template: a missing grant is NWR1 (a boundary only takes away), a complete role NWR4', async () => {
     const role = { PermissionsBoundary: `arn:aws:iam::${ENV.account}:policy/Boundary` };
     const missing = template({ statements: EXACT.slice(0, 1), role });
