@@ -45,6 +45,8 @@ export const IN_PARENT: RunContext = { runsIn: 'parent' };
 /** A task integration pattern that waits: a job (`.sync`, `.sync:2`) or a callback (`.waitForTaskToken`). */
 const WAITING_SUFFIX = '\\.(?:sync(?::2)?|waitForTaskToken)';
 const WAITING_RESOURCE = new RegExp(`${WAITING_SUFFIX}$`);
+/** The same suffix anywhere in a text (the pre-filter). */
+const WAITING_ANYWHERE = new RegExp(WAITING_SUFFIX);
 
 /** The AWS SDK integrations of Step Functions that start a child. */
 const SDK_START_ACTIONS = ['startExecution', 'startSyncExecution'];
@@ -67,7 +69,7 @@ export function mayHoldNestedWorkflows(text: string, express: boolean): boolean 
   return (
     SDK_START_ACTIONS.some((action) => text.includes(action)) ||
     text.includes(DISTRIBUTED_MODE) ||
-    (express && new RegExp(WAITING_SUFFIX).test(text))
+    (express && WAITING_ANYWHERE.test(text))
   );
 }
 
