@@ -27,10 +27,10 @@ export interface NestedWorkflowTargetRoleProps extends NestedWorkflowChildBaseOp
    * The parent state machine (e.g. `sfn.StateMachine.fromStateMachineArn(...)`).
    *
    * Step Functions passes its ARN as `sts:ExternalId` when it assumes this role; the trust policy requires it. With a
-   * `RUN_JOB` child its name must hold only what `sts:ExternalId` allows (`[\w+=,.@:/-]`): another name is refused.
+   * `RUN_JOB` child its name must hold only what `sts:ExternalId` allows (`[\w+=,.@:/-]`): another name is refused
+   * (source: https://docs.aws.amazon.com/step-functions/latest/dg/concepts-cross-acct-sync-pattern.html).
    *
    * @see https://docs.aws.amazon.com/step-functions/latest/dg/concepts-access-cross-acct-resources.html
-   * @see https://docs.aws.amazon.com/step-functions/latest/dg/concepts-cross-acct-sync-pattern.html
    */
   readonly parentStateMachine: sfn.IStateMachine;
 
