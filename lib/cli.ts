@@ -15,6 +15,7 @@ import { readDefinition } from './private/read/definition';
 import { findRolePolicies } from './private/read/role-policies';
 import { TemplateEnv, TemplateReader } from './private/read/template-reader';
 import { MAP_RUN_POLICY_ID } from './private/role/map-run';
+import { TASKS_NOT_GRANTED } from './private/role/parent';
 import { ROLE_NOT_USED } from './private/role/usage';
 
 /**
@@ -42,6 +43,8 @@ definition needs for its nested workflows, built by NestedWorkflowRole (the same
 
 Options:
   --substitution Name=Value   a definition substitution (\${Name}), repeatable
+  --runtime-child State=ARN   a child state machine that state State may start, for a state that takes its child's
+                              ARN at run time (StateMachineArn.$): repeatable, once per child
   --region R                  the parent's region (required)
   --account A                 the parent's account (required)
   --partition P               the parent's partition (default: the region's)
@@ -49,8 +52,8 @@ Options:
                               account; required for a definition with a Distributed Map, whose Map Runs start
                               child workflow executions of the parent itself
   --document identity|map-run|trust
-                              print only that policy document (default: all, as {"IdentityPolicy", "MapRunPolicy"
-                              (Distributed Maps only), "TrustPolicy"})
+                              print only that policy document (default: all, as {"IdentityPolicy" (child state
+                              machines only), "MapRunPolicy" (Distributed Maps only), "TrustPolicy"})
   --help                      show this help`;
 
 const CHECK_USAGE = `Usage: cdk-nested-workflow-role check <template|cdk.out>... [options]
@@ -161,6 +164,7 @@ function policyCommand(args: string[], output: Output): number {
     args,
     {
       substitution: { type: 'string', multiple: true },
+      'runtime-child': { type: 'string', multiple: true },
       region: { type: 'string' },
       account: { type: 'string' },
       partition: { type: 'string' },
@@ -172,6 +176,7 @@ function policyCommand(args: string[], output: Output): number {
   ) as {
     values: {
       substitution?: string[];
+      'runtime-child'?: string[];
       region?: string;
       account?: string;
       partition?: string;
@@ -212,6 +217,15 @@ function policyCommand(args: string[], output: Output): number {
       configurable: true,
     });
   }
+  const runtimeChildArns = new Map<string, string[]>();
+  for (const entry of values['runtime-child'] ?? []) {
+    const equals = entry.lastIndexOf('=');
+    if (equals <= 0 || equals === entry.length - 1) {
+      throw new Error(`\`--runtime-child\` must be State=ARN (the state's name, then a child's ARN), got: ${entry}`);
+    }
+    const state = entry.slice(0, equals);
+    runtimeChildArns.set(state, [...(runtimeChildArns.get(state) ?? []), entry.slice(equals + 1)]);
+  }
   const definitionFile = positionals[0];
   if (!fs.statSync(definitionFile, { throwIfNoEntry: false })?.isFile()) {
     throw new Error(`cannot read the definition ${definitionFile}: no such file`);
@@ -219,7 +233,8 @@ function policyCommand(args: string[], output: Output): number {
   const parentName = values['parent-name'];
   const definitionBody = sfn.DefinitionBody.fromFile(definitionFile);
   // Map Runs start executions of the parent itself: the policy names it (the construct's own errors come first).
-  const maps = speakCli(() => readDefinition('Parent/ParentRole', definitionBody, substitutions)).distributedMaps;
+  const read = speakCli(() => readDefinition(WHERE, definitionBody, substitutions));
+  const maps = read.distributedMaps;
   if (maps.length > 0 && parentName === undefined) {
     throw new Error(
       `\`--parent-name\` is required: Distributed Map ${maps.map((m) => `'${m.stateName}'`).join(', ')} runs child workflow executions of the parent state machine itself, ` +
@@ -231,19 +246,40 @@ function policyCommand(args: string[], output: Output): number {
   try {
     const app = new App({ outdir, context: { 'aws:cdk:disable-creation-stack-traces': true } });
     const stack = new Stack(app, 'Parent', { env: { account, region } });
-    const parentRole = new NestedWorkflowRole(stack, 'ParentRole', {
-      definitionBody,
-      definitionSubstitutions: substitutions,
-      parentStateMachineName: parentName,
-    });
+    let childId = 0;
+    const runtimeChildren = [...runtimeChildArns].map(([stateName, arns]) => ({
+      stateName,
+      children: arns.map((arn) => sfn.StateMachine.fromStateMachineArn(stack, `RuntimeChild${++childId}`, arn)),
+    }));
+    const parentRole = speakCli(
+      () =>
+        new NestedWorkflowRole(stack, 'ParentRole', {
+          definitionBody,
+          definitionSubstitutions: substitutions,
+          parentStateMachineName: parentName,
+          runtimeChildren,
+        }),
+    );
     const assembly = speakCli(() => app.synth());
     for (const construct of stack.node.findAll()) {
       for (const entry of construct.node.metadata) {
-        // No state machine uses the role here: there is none, the user attaches the policy to theirs.
-        if (entry.type === 'aws:cdk:warning' && !String(entry.data).includes(`[ack: ${ROLE_NOT_USED}]`)) {
-          output.err(`warning: ${String(entry.data)}`);
+        const text = String(entry.data);
+        // No state machine uses the role here: there is none, the user attaches the policy to theirs. The tasks that
+        // get no grant are said below, for the command line.
+        if (
+          entry.type !== 'aws:cdk:warning' ||
+          [ROLE_NOT_USED, TASKS_NOT_GRANTED].some((id) => text.includes(`[ack: ${id}]`))
+        ) {
+          continue;
         }
+        output.err(`warning: ${cliText(text)}`);
       }
+    }
+    const others = [...new Set(read.others)];
+    if (others.length > 0) {
+      output.err(
+        `warning: the policy grants only nested workflows; these tasks of the definition need grants of their own, which you add to the role: ${others.join(', ')}.`,
+      );
     }
     const template = assembly.getStackByName(stack.stackName).template as JsonObject;
     const reader = new TemplateReader(template, { partition, region, account });
@@ -266,6 +302,12 @@ function policyCommand(args: string[], output: Output): number {
         `warning: the grants do not fit one policy (IAM quotas): ${identity.length} documents; attach each (IdentityPolicy, ManagedPolicies).`,
       );
     }
+    if (document === 'identity' && !first) {
+      // Validation passed, so the definition has a Distributed Map: its Map Run policy is all the role needs.
+      throw new Error(
+        "`--document identity`: the definition starts no child state machine, so there is no identity policy; its Distributed Maps' grants are the Map Run policy: pass --document map-run.",
+      );
+    }
     if (document === 'identity' && mapRun) {
       output.err(
         'warning: the Map Run grants of the Distributed Maps are a separate document: print it with --document map-run and attach it to the role too.',
@@ -282,7 +324,7 @@ function policyCommand(args: string[], output: Output): number {
           : document === 'map-run'
             ? mapRun
             : {
-                IdentityPolicy: first,
+                ...(first ? { IdentityPolicy: first } : {}),
                 ...(more.length > 0 ? { ManagedPolicies: more } : {}),
                 ...(mapRun ? { MapRunPolicy: mapRun } : {}),
                 TrustPolicy: trust,
@@ -368,12 +410,39 @@ function checkCommand(args: string[], output: Output): number {
   return failing > 0 ? EXIT_FINDINGS : 0;
 }
 
+/** Where `policy` builds its role: the construct path its messages start with. */
+const WHERE = 'Parent/ParentRole';
+
+/**
+ * A message of the construct said for the command line: its props are options or the definition file here, and no
+ * construct path names what failed.
+ */
+function cliText(message: string): string {
+  return message
+    .replace(/^Validation failed with the following errors:\n\s*/, '')
+    .replace(/ \[ack: [^\]]+\]$/, '')
+    .replace(new RegExp(`(^|\\n)\\s*(\\[${WHERE}\\] |${WHERE}: )`, 'g'), '$1')
+    .replace(
+      /`runtimeChildren: \[\{ stateName: '((?:[^'\\]|\\.)*)', children: \[childA, childB\] \}\]`/g,
+      (_, state: string) => `--runtime-child '${state}=<child ARN>' (once per child)`,
+    )
+    .replace(/`runtimeChildren`/g, '`--runtime-child`')
+    .replace(/`parentStateMachineName`/g, '`--parent-name`')
+    .replace(/`definitionBody` file /g, 'the definition file ')
+    .replace(/`definitionBody`/g, 'the definition')
+    .replace(/no definition of this role has a state/g, 'the definition has no state')
+    .replace(
+      /NestedWorkflowRole has no child state machine: pass `child` in its props or call `addChild\(child\)` before synthesis \(its definition has no task that starts one, ([^)]*), and no Distributed Map\)\./,
+      'the definition starts no child state machine (no task $1) and has no Distributed Map: it needs no nested workflow grants.',
+    );
+}
+
 /** Runs `produce`, the construct's messages said for the command line (its props are options here). */
 function speakCli<T>(produce: () => T): T {
   try {
     return produce();
   } catch (e) {
-    const message = (e as Error).message;
+    const message = cliText((e as Error).message);
     const missing = /`definitionSubstitutions` has no `([^`]+)`/.exec(message);
     if (missing) {
       const uses =
@@ -382,7 +451,7 @@ function speakCli<T>(produce: () => T): T {
         `${uses.replace(/^state/, 'State')}, but no value is given for it: pass --substitution ${missing[1]}=ARN.`,
       );
     }
-    throw e;
+    throw new Error(message);
   }
 }
 

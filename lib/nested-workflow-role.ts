@@ -112,16 +112,18 @@ export interface NestedWorkflowRoleProps extends NestedWorkflowChildOptions {
    * DescribeExecution unless a Map Run dispatched them" (DescribeExecution API reference), and SAM's integration test
    * `connector_sfn_to_sfn_sync` runs such a pair to SUCCEEDED without it. `aws-sdk:sfn:startSyncExecution`, which
    * needs only `states:StartSyncExecution`, is the recommended path. It is refused through `Credentials`: AWS
-   * documents it unsupported across accounts.
-   *
-   * @see https://docs.aws.amazon.com/step-functions/latest/apireference/API_DescribeExecution.html
-   * @see https://docs.aws.amazon.com/step-functions/latest/dg/workflow-variables.html
+   * documents it unsupported across accounts. Sources:
+   * https://docs.aws.amazon.com/step-functions/latest/apireference/API_DescribeExecution.html,
+   * https://docs.aws.amazon.com/step-functions/latest/dg/workflow-variables.html.
    *
    * A Distributed Map (`ItemProcessor.ProcessorConfig.Mode: DISTRIBUTED`) starts child workflow executions of the
    * parent itself: the parent (`parentStateMachineName`, or the state machine of the app that uses the role) gets
    * `states:StartExecution` on itself, `states:DescribeExecution`/`states:StopExecution` on `execution:<parent>:*`
    * and `states:RedriveExecution` on `execution:<parent>/<label>:*` for each map `Label` (every label of the parent
-   * when a map has none), in the policy `NestedWorkflowMapRunPolicy`, which the parent does not depend on.
+   * when a map has none), in the policy `NestedWorkflowMapRunPolicy`, which the parent does not depend on. A
+   * definition whose only nested workflows are Distributed Maps needs no child: the role then holds that policy only.
+   * Sources: https://docs.aws.amazon.com/step-functions/latest/dg/iam-policies-eg-dist-map.html,
+   * https://docs.aws.amazon.com/step-functions/latest/dg/redrive-map-run.html.
    *
    * Pass the same `definitionBody` to the parent `sfn.StateMachine`. For `fromChainable`, the statements that
    * aws-cdk-lib's `StepFunctionsStartExecution` tasks would add to the role are left out: this role grants their
@@ -131,7 +133,6 @@ export interface NestedWorkflowRoleProps extends NestedWorkflowChildOptions {
    *   none of these, the role reads the definition of the state machine that uses it (at synthesis) and grants what it
    *   starts
    * @see https://docs.aws.amazon.com/step-functions/latest/dg/iam-policies-eg-dist-map.html
-   * @see https://docs.aws.amazon.com/step-functions/latest/dg/redrive-map-run.html
    */
   readonly definitionBody?: sfn.DefinitionBody;
 
@@ -197,11 +198,11 @@ export interface NestedWorkflowRoleProps extends NestedWorkflowChildOptions {
    * `< > { } [ ] ? * " # % \ ^ | ~ $ & , ; : /` or the backtick. When the parent starts a child with `.sync` through
    * `Credentials` (in another account), Step Functions sends its ARN as `sts:ExternalId`, so the name must also hold
    * only `[\w+=,.@:/-]`; another name is refused at synthesis (and so is the `stateMachineName` of the state machine
-   * that uses the role).
+   * that uses the role). Source of the external id:
+   * https://docs.aws.amazon.com/step-functions/latest/dg/concepts-cross-acct-sync-pattern.html.
    *
    * @default - any state machine of the stack's account and region may assume the role
    * @see https://docs.aws.amazon.com/step-functions/latest/dg/procedure-create-iam-role.html#prevent-cross-service-confused-deputy
-   * @see https://docs.aws.amazon.com/step-functions/latest/dg/concepts-cross-acct-sync-pattern.html
    */
   readonly parentStateMachineName?: string;
 

@@ -1,6 +1,7 @@
 /**
  * The command line in CI and outside CDK (issue 18, items 12 and 14-18): --version, --format, --fail-on, exit codes,
- * cdk.out directories, files that are not templates, YAML templates with short-form tags, CLI wording.
+ * cdk.out directories, files that are not templates, YAML templates with short-form tags, CLI wording (options and
+ * files, not props and constructs), `--runtime-child`, a definition whose only nested workflows are Distributed Maps.
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -11,7 +12,9 @@ import { App, NestedStack, Stack, Stage } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { main, version } from '../lib/cli';
-import { ACCOUNT, REGION, stateMachineArn } from './util/fixtures';
+import { ACCOUNT, PARTITION, REGION, stateMachineArn } from './util/fixtures';
+import { mapRunProbesFor, ProbeCase } from './util/probes';
+import { Probe, simulate } from './util/simulator';
 
 function run(...args: string[]): { code: number; out: string; err: string } {
   let out = '';
@@ -345,5 +348,220 @@ describe('cdk-nested-workflow-role policy speaks CLI', () => {
       Effect: 'Allow',
       Resource: CHILD,
     });
+  });
+});
+
+const ENV = { partition: PARTITION, region: REGION, account: ACCOUNT };
+
+/** The probes of `probes` whose decision on the identity policies `documents` is not the expected one. */
+async function failedProbes(documents: object[], probes: ProbeCase[]): Promise<string[]> {
+  const policies = { identityPolicies: documents, policyResourceCount: documents.length };
+  const failures: string[] = [];
+  for (const probe of probes) {
+    const decision = (await simulate(policies, probe as Probe, ENV)) === 'Allowed' ? 'Allowed' : 'Denied';
+    if (decision !== probe.expect) failures.push(`${probe.label}: expected ${probe.expect}, got ${decision}`);
+  }
+  return failures;
+}
+
+/** The CDK words a command-line message must not hold: props, methods and construct paths. */
+const CDK_WORDS =
+  /`(definitionBody|runtimeChildren|parentStateMachineName|child)`|addChild|Parent\/ParentRole|Annotations|grantInvoke|Validation failed/;
+
+describe('cdk-nested-workflow-role policy: a definition whose only nested workflows are Distributed Maps', () => {
+  const MAP_ONLY = JSON.stringify({
+    StartAt: 'Process orders',
+    States: {
+      'Process orders': {
+        Type: 'Map',
+        Label: 'Orders',
+        ItemProcessor: {
+          ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' },
+          StartAt: 'Order',
+          States: { Order: { Type: 'Pass', End: true } },
+        },
+        End: true,
+      },
+    },
+  });
+  const args = (file: string) => ['policy', file, '--region', REGION, '--account', ACCOUNT, '--parent-name', 'Orders'];
+
+  test('prints its Map Run policy and the trust policy, nothing on stderr; the simulator finds the Map Run policy exact', async () => {
+    const { code, out, err } = run(...args(write('map-only.asl.json', MAP_ONLY)));
+    expect({ code, err }).toEqual({ code: 0, err: '' });
+    const printed = JSON.parse(out);
+    expect(Object.keys(printed)).toEqual(['MapRunPolicy', 'TrustPolicy']);
+    const events = (action: string): ProbeCase => ({
+      label: `events:${action} on the managed rule (no .sync child)`,
+      action: `events:${action}`,
+      resource: `arn:${PARTITION}:events:${REGION}:${ACCOUNT}:rule/StepFunctionsGetEventsForStepFunctionsExecutionRule`,
+      expect: 'Denied',
+      needed: false,
+    });
+    const probes = [
+      ...mapRunProbesFor({ ...ENV, name: 'Orders', labels: ['Orders'] }),
+      events('PutTargets'),
+      events('PutRule'),
+    ];
+    expect(await failedProbes([printed.MapRunPolicy], probes)).toEqual([]);
+    expect(probes.filter((p) => p.expect === 'Allowed').length).toBeGreaterThanOrEqual(4);
+  });
+
+  test('--document map-run prints that policy; --document identity exits 2 and says there is none and to pass --document map-run', () => {
+    const file = write('map-only-documents.asl.json', MAP_ONLY);
+    const all = JSON.parse(run(...args(file)).out);
+    const mapRun = run(...args(file), '--document', 'map-run');
+    expect(mapRun.code).toBe(0);
+    expect(JSON.parse(mapRun.out)).toEqual(all.MapRunPolicy);
+    const identity = run(...args(file), '--document', 'identity');
+    expect(identity.code).toBe(2);
+    expect(identity.out).toBe('');
+    expect(identity.err).toBe(
+      "Error: `--document identity`: the definition starts no child state machine, so there is no identity policy; its Distributed Maps' grants are the Map Run policy: pass --document map-run.\n",
+    );
+  });
+
+  test('a definition with neither a child nor a Distributed Map: exit 2, saying so in the words of the command line', () => {
+    const file = write(
+      'pass-only.asl.json',
+      JSON.stringify({ StartAt: 'A', States: { A: { Type: 'Pass', End: true } } }),
+    );
+    const { code, err } = run('policy', file, '--region', REGION, '--account', ACCOUNT);
+    expect(code).toBe(2);
+    expect(err).toMatch(
+      /^Error: the definition starts no child state machine \(no task arn:<partition>:states:::states:startExecution\[[^\]]*\] or aws-sdk:sfn:startSyncExecution\) and has no Distributed Map: it needs no nested workflow grants\.\n$/,
+    );
+  });
+});
+
+describe("cdk-nested-workflow-role policy: the construct's messages in the words of the command line", () => {
+  const RUNTIME = JSON.stringify({
+    StartAt: 'Pick',
+    States: {
+      Pick: {
+        Type: 'Task',
+        Resource: 'arn:aws:states:::states:startExecution',
+        Parameters: { 'StateMachineArn.$': '$.child' },
+        End: true,
+      },
+    },
+  });
+
+  test('a child chosen at run time: says to pass --runtime-child, naming the state', () => {
+    const { code, err } = run('policy', write('runtime.asl.json', RUNTIME), '--region', REGION, '--account', ACCOUNT);
+    expect(code).toBe(2);
+    expect(err).toContain("--runtime-child 'Pick=<child ARN>' (once per child)");
+    expect(err).not.toMatch(CDK_WORDS);
+  });
+
+  test('--runtime-child State=ARN, repeated: exactly those children, which the simulator allows and no other', async () => {
+    const file = write('runtime-given.asl.json', RUNTIME);
+    const { code, out, err } = run(
+      'policy',
+      file,
+      '--region',
+      REGION,
+      '--account',
+      ACCOUNT,
+      '--runtime-child',
+      `Pick=${stateMachineArn('Left')}`,
+      '--runtime-child',
+      `Pick=${stateMachineArn('Right')}`,
+      '--document',
+      'identity',
+    );
+    expect({ code, err }).toEqual({ code: 0, err: '' });
+    const start = (name: string, expect: 'Allowed' | 'Denied'): ProbeCase => ({
+      label: `StartExecution on ${name}`,
+      action: 'states:StartExecution',
+      resource: stateMachineArn(name),
+      expect,
+      needed: expect === 'Allowed',
+    });
+    const probes = [
+      start('Left', 'Allowed'),
+      start('Right', 'Allowed'),
+      start('LeftAdmin', 'Denied'),
+      start('Other', 'Denied'),
+    ];
+    expect(await failedProbes([JSON.parse(out)], probes)).toEqual([]);
+  });
+
+  test.each([
+    [
+      'a state the definition does not have',
+      ['--runtime-child', `Typo=${stateMachineArn('Left')}`],
+      "`--runtime-child` has no entry for 'Pick': it names 'Typo'",
+    ],
+    ['no ARN', ['--runtime-child', 'Pick='], '`--runtime-child` must be State=ARN'],
+    ['no state', ['--runtime-child', `=${stateMachineArn('Left')}`], '`--runtime-child` must be State=ARN'],
+    [
+      "an ARN that is not a state machine's",
+      ['--runtime-child', `Pick=arn:aws:sns:${REGION}:${ACCOUNT}:Topic`],
+      "the StateMachineArn of state 'Pick' must be a state machine ARN",
+    ],
+  ])('--runtime-child with %s: exit 2, naming the option', (_what, extra, message) => {
+    const { code, err } = run(
+      'policy',
+      write('runtime-bad.asl.json', RUNTIME),
+      '--region',
+      REGION,
+      '--account',
+      ACCOUNT,
+      ...extra,
+    );
+    expect(code).toBe(2);
+    expect(err).toContain(message);
+    expect(err).not.toMatch(CDK_WORDS);
+  });
+
+  test('a definition file that is not JSON: names the file, not a prop or construct', () => {
+    const file = write('broken.asl.json', '{ "StartAt": ');
+    const { code, err } = run('policy', file, '--region', REGION, '--account', ACCOUNT);
+    expect(code).toBe(2);
+    expect(err).toMatch(
+      new RegExp(`^Error: the definition file ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is not valid JSON`),
+    );
+    expect(err).not.toMatch(CDK_WORDS);
+  });
+
+  test('a --parent-name that sts:ExternalId refuses, with a cross-account .sync child through Credentials: names --parent-name', () => {
+    const definition = JSON.stringify({
+      StartAt: 'Run',
+      States: {
+        Run: {
+          Type: 'Task',
+          Resource: 'arn:aws:states:::states:startExecution.sync:2',
+          Credentials: { RoleArn: 'arn:aws:iam::222222222222:role/Target' },
+          Parameters: { StateMachineArn: `arn:aws:states:${REGION}:222222222222:stateMachine:Child` },
+          End: true,
+        },
+      },
+    });
+    const file = write('credentials.asl.json', definition);
+    const { code, err } = run('policy', file, '--region', REGION, '--account', ACCOUNT, '--parent-name', 'Order(v2)');
+    expect(code).toBe(2);
+    expect(err).toMatch(/^Error: `--parent-name` Order\(v2\) holds U\+0028/);
+    expect(err).not.toMatch(CDK_WORDS);
+  });
+
+  test('tasks the policy does not grant: one warning that says to add their grants, without CDK methods', () => {
+    const definition = JSON.stringify({
+      StartAt: 'Notify',
+      States: {
+        Notify: {
+          Type: 'Task',
+          Resource: 'arn:aws:states:::lambda:invoke',
+          Parameters: { FunctionName: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:Notify` },
+          Next: 'Run',
+        },
+        Run: JSON.parse(SYNC(CHILD)).States.Run,
+      },
+    });
+    const { code, err } = run('policy', write('mixed.asl.json', definition), '--region', REGION, '--account', ACCOUNT);
+    expect(code).toBe(0);
+    expect(err).toBe(
+      "warning: the policy grants only nested workflows; these tasks of the definition need grants of their own, which you add to the role: 'Notify' (arn:aws:states:::lambda:invoke).\n",
+    );
   });
 });

@@ -313,7 +313,9 @@ describe('cdk-nested-workflow-role policy (in this process)', () => {
   test('prints the identity and trust policies; a partition given for a region it knows is accepted', () => {
     const { code, out, err } = run(...README_ARGS, '--partition', 'aws');
     expect(code).toBe(0);
-    expect(err).toContain('tasksNotGranted');
+    expect(err).toContain(
+      "these tasks of the definition need grants of their own, which you add to the role: 'Notify'",
+    );
     const printed = JSON.parse(out);
     expect(Object.keys(printed)).toEqual(['IdentityPolicy', 'TrustPolicy']);
     expect(printed.IdentityPolicy.Statement[0]).toEqual({

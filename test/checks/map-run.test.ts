@@ -313,6 +313,27 @@ describe('the checks on the Map Runs of Distributed Maps', () => {
   });
 });
 
+describe('a NestedWorkflowRole whose definition starts no child and has a Distributed Map', () => {
+  test('the plugin finds its Map Run policy exact: no finding', () => {
+    const app = newCheckedApp();
+    const stack = new Stack(app, 'Stack', { env: { account: ACCOUNT, region: REGION } });
+    const definitionBody = sfn.DefinitionBody.fromString(
+      mapDefinition().replace(/"Start item":\{[^}]*\}[^}]*\}/, '"Start item":{"Type":"Pass","End":true}'),
+    );
+    const parentRole = new NestedWorkflowRole(stack, 'ParentRole', { definitionBody });
+    new sfn.StateMachine(stack, 'Parent', { role: parentRole.role, definitionBody, stateMachineName: 'Parent' });
+    const run = runChecks(app);
+    try {
+      expect(summarize(run.violations)).toEqual([]);
+      expect(callsOf(stackTemplate(run), 'Parent')).toEqual(
+        expect.arrayContaining([`mapRun states:StartExecution ${states('stateMachine:Parent')}`]),
+      );
+    } finally {
+      cleanUp(run);
+    }
+  });
+});
+
 describe('the checks on Express children started with .sync', () => {
   const EXPRESS_CHILD = {
     ExpressChild: {

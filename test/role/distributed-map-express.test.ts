@@ -557,6 +557,85 @@ describe('Distributed Maps at any depth, in every kind of definition', () => {
     },
   );
 
+  /** Calls a role with only Map Run grants must not allow: no child, so no events rule and no other state machine. */
+  const noChildProbes = (name: string): ProbeCase[] => [
+    ...['PutTargets', 'PutRule', 'DescribeRule'].map((action): ProbeCase => ({
+      label: `events:${action} on the managed rule`,
+      action: `events:${action}`,
+      resource: `arn:${PARTITION}:events:${REGION}:${ACCOUNT}:rule/StepFunctionsGetEventsForStepFunctionsExecutionRule`,
+      expect: 'Denied',
+      needed: false,
+    })),
+    {
+      label: 'StartExecution on a state machine of the items',
+      action: 'states:StartExecution',
+      resource: stateMachineArn('ItemChild'),
+      expect: 'Denied',
+      needed: false,
+    },
+    {
+      label: `StartSyncExecution on ${name} itself`,
+      action: 'states:StartSyncExecution',
+      resource: stateMachineArn(name),
+      expect: 'Denied',
+      needed: false,
+    },
+  ];
+
+  test.each([
+    ['given (fromString)', false],
+    ['derived from an sfn.DistributedMap chain', true],
+  ])(
+    'a definition whose only nested workflow is a Distributed Map whose items start no child (%s): only the Map Run policy, exact',
+    async (_how, derived) => {
+      const stack = newStack();
+      const definitionBody = derived
+        ? (() => {
+            const map = new sfn.DistributedMap(stack, 'Process orders', { label: 'Orders' });
+            map.itemProcessor(new sfn.Pass(stack, 'Order'));
+            return sfn.DefinitionBody.fromChainable(map);
+          })()
+        : fromAsl({
+            StartAt: 'Process orders',
+            States: {
+              'Process orders': {
+                Type: 'Map',
+                Label: 'Orders',
+                ItemProcessor: {
+                  ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' },
+                  StartAt: 'Order',
+                  States: { Order: { Type: 'Pass', End: true } },
+                },
+                End: true,
+              },
+            },
+          });
+      const parentRole = new NestedWorkflowRole(stack, 'ParentRole', derived ? {} : { definitionBody });
+      new sfn.StateMachine(stack, 'Parent', { role: parentRole.role, definitionBody, stateMachineName: 'Parent' });
+      const json = Template.fromStack(stack).toJSON();
+      expect(dependencyCycle(json)).toBeUndefined();
+      const policies = Object.entries(json.Resources)
+        .filter(([, r]: [string, any]) => ['AWS::IAM::Policy', 'AWS::IAM::ManagedPolicy'].includes(r.Type))
+        .map(([, r]: [string, any]) => r.Properties.PolicyName ?? 'managed');
+      expect(policies).toEqual(['NestedWorkflowMapRunPolicy']);
+      const probes = [
+        ...mapRunProbesFor({ ...PARENT_ENV, name: 'Parent', labels: ['Orders'] }),
+        ...noChildProbes('Parent'),
+      ];
+      expect(await failedProbes(parentPolicies(json), probes)).toEqual([]);
+    },
+  );
+
+  test('a definition with neither a child nor a Distributed Map still fails, saying both are missing', () => {
+    const stack = newStack();
+    const definitionBody = fromAsl({ StartAt: 'Order', States: { Order: { Type: 'Pass', End: true } } });
+    const parentRole = new NestedWorkflowRole(stack, 'ParentRole', { definitionBody });
+    new sfn.StateMachine(stack, 'Parent', { role: parentRole.role, definitionBody, stateMachineName: 'Parent' });
+    expect(() => Template.fromStack(stack)).toThrow(
+      /NestedWorkflowRole has no child state machine: .*its definition has no task that starts one, .* and no Distributed Map\)\./,
+    );
+  });
+
   test('without the definition, aws-cdk-lib keeps its own DistributedMapPolicy (never both)', () => {
     const stack = newStack();
     const map = new sfn.DistributedMap(stack, 'Process orders', { label: 'Orders' });

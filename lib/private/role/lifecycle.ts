@@ -15,7 +15,7 @@ import { Construct, IConstruct } from 'constructs';
  * | 3 advisories | aspect | DEFAULT, after 2 | NestedWorkflowRole | warns `tasksNotGranted`, `foreignStatesGrants` |
  * | (aws-cdk-lib) | aspect | MUTATING or DEFAULT | the inner role | moves what exceeds the DefaultPolicy's size into `OverflowPolicyN` managed policies |
  * | 4 pack | aspect | READONLY - 100 (900) | the inner role | packs the grants into `NestedWorkflowPolicy` and `NestedWorkflowManagedPolicyN` within what the role's other policies leave of IAM's quotas (after 1-3 and aws-cdk-lib's split: those policies are final); before read-only aspects (cdk-nag) see the role |
- * | 5 validate | `node.addValidation` | after every aspect | each construct | a role with no child; the quotas again (a later aspect may have added policies); usage mismatches; `runtimeChildren` that name no run-time state; the Map Run parent; an Express parent with waiting tasks |
+ * | 5 validate | `node.addValidation` | after every aspect | each construct | a role with no child (and no Distributed Map); the quotas again (a later aspect may have added policies); usage mismatches; `runtimeChildren` that name no run-time state; the Map Run parent; an Express parent with waiting tasks |
  *
  * Each construct registers once, at construction; each phase runs once per synthesis.
  */

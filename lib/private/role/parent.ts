@@ -24,6 +24,9 @@ import { DefinitionTasks, readDefinition } from '../read/definition';
 import { findRoleUsers } from '../read/role-users';
 import { stateMachineOfArn } from '../read/state-machines';
 
+/** The warning of tasks that a definition runs and this library does not grant. */
+export const TASKS_NOT_GRANTED = 'cdk-nested-workflow-role:tasksNotGranted';
+
 /**
  * What a `NestedWorkflowRole` decides: its props checked before anything is created, the role, the children and
  * definitions it grants, and its phases at synthesis (registered in `lifecycle.ts`). The construct holds the public
@@ -187,10 +190,10 @@ export class ParentGrants implements ParentPhases {
   public warn(): void {
     if (this.otherTasks.length > 0) {
       Annotations.of(this.role).addWarningV2(
-        'cdk-nested-workflow-role:tasksNotGranted',
+        TASKS_NOT_GRANTED,
         `NestedWorkflowRole grants only nested workflows; these tasks of the definition get no grant from it: ${[...new Set(this.otherTasks)].join(', ')}. ` +
           "Grant them with the services' own grant methods (e.g. fn.grantInvoke(parentRole.role)) or parentRole.role.addToPrincipalPolicy(...), " +
-          "then acknowledge this warning: Annotations.of(parentRole).acknowledgeWarning('cdk-nested-workflow-role:tasksNotGranted', reason).",
+          `then acknowledge this warning: Annotations.of(parentRole).acknowledgeWarning('${TASKS_NOT_GRANTED}', reason).`,
       );
     }
     const foreign = this.role.foreignChildGrants();
@@ -212,7 +215,7 @@ export class ParentGrants implements ParentPhases {
   public validate(): string[] {
     return [
       ...this.usage.validate(this.derived),
-      ...this.policies.validate(),
+      ...this.policies.validate(this.distributedMaps.length > 0),
       ...this.validateRuntimeChildren(),
       ...this.validateExecutionTypes(),
       ...this.validateParentNames(),

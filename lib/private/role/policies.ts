@@ -51,14 +51,20 @@ export class ChildPolicies implements PackingPhases {
     return [...this.children];
   }
 
-  /** Phase 5: no child; the quotas again (the role's other policies may have changed after packing). */
-  public validate(): string[] {
+  /**
+   * Phase 5: no child; the quotas again (the role's other policies may have changed after packing).
+   *
+   * @param mapRuns whether the role grants Map Runs: a role whose definitions' only nested workflows are Distributed
+   * Maps needs no child
+   */
+  public validate(mapRuns = false): string[] {
     const kind = this.owner.constructor.name;
     if (this.children.length === 0) {
+      if (mapRuns) return [];
       return [
         `${kind} has no child state machine: pass \`child\` in its props or call \`addChild(child)\` before synthesis` +
           (this.fromDefinition
-            ? ' (its definition has no task that starts one: arn:<partition>:states:::states:startExecution[.sync|.sync:2|.waitForTaskToken] or aws-sdk:sfn:startSyncExecution).'
+            ? ' (its definition has no task that starts one, arn:<partition>:states:::states:startExecution[.sync|.sync:2|.waitForTaskToken] or aws-sdk:sfn:startSyncExecution, and no Distributed Map).'
             : '.'),
       ];
     }
