@@ -296,6 +296,28 @@ Resources:
     ]);
   });
 
+  test('a SAM template before its transform: NWR4 on each AWS::Serverless::StateMachine, saying to check the processed template', () => {
+    const yaml = `Transform: AWS::Serverless-2016-10-31
+Resources:
+  OrderPipeline:
+    Type: AWS::Serverless::StateMachine
+    Properties:
+      DefinitionUri: parent.asl.json
+      Policies:
+        - StepFunctionsExecutionPolicy:
+            StateMachineName: Child
+`;
+    const file = write('sam.yaml', yaml);
+    const { code, out } = run('check', file, '--region', REGION, '--account', ACCOUNT, '--format', 'json');
+    expect(code).toBe(0);
+    expect(JSON.parse(out).findings.map((f: any) => `${f.ruleId} ${f.parent}: ${f.message}`)).toEqual([
+      expect.stringMatching(
+        /^NWR4 OrderPipeline: OrderPipeline is an AWS::Serverless::StateMachine: .* --template-stage Processed --query TemplateBody\.$/,
+      ),
+    ]);
+    expect(run('check', file, '--fail-on', 'warning').code).toBe(1);
+  });
+
   test('a YAML file that is not valid YAML either: exit 2, with the YAML error', () => {
     const file = write('broken.yaml', 'Resources:\n  X: [unclosed\n');
     const { code, err } = run('check', file);

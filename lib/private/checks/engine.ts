@@ -76,10 +76,26 @@ export function readParents(reader: TemplateReader): ReadParent[] {
     const arn = reader.resolveString({ 'Fn::GetAtt': [logicalId, 'Arn'] });
     childTypes.set(arn, resource.Properties?.StateMachineType === 'EXPRESS' ? 'EXPRESS' : 'STANDARD');
   }
-  return parents
-    .map(([logicalId, resource]) => readParent(reader, logicalId, resource.Properties ?? {}, childTypes))
-    .filter((p): p is ReadParent => p !== undefined);
+  // A SAM state machine becomes a state machine and its role only when CloudFormation runs the SAM transform.
+  const serverless = Object.entries(reader.resources)
+    .filter(([, r]) => r.Type === SAM_STATE_MACHINE)
+    .map(([logicalId]) => ({
+      ...noCalls(logicalId),
+      undecidable: [
+        `${logicalId} is an ${SAM_STATE_MACHINE}: the SAM transform makes its state machine and role when CloudFormation processes the template, so the checks cannot read them here. ` +
+          'Check the processed template: aws cloudformation get-template --stack-name <stack> [--change-set-name <change set>] --template-stage Processed --query TemplateBody.',
+      ],
+    }));
+  return [
+    ...parents
+      .map(([logicalId, resource]) => readParent(reader, logicalId, resource.Properties ?? {}, childTypes))
+      .filter((p): p is ReadParent => p !== undefined),
+    ...serverless,
+  ];
 }
+
+/** The resource type of a SAM state machine (`Transform: AWS::Serverless-2016-10-31`). */
+const SAM_STATE_MACHINE = 'AWS::Serverless::StateMachine';
 
 function readParent(
   reader: TemplateReader,
