@@ -375,9 +375,9 @@ describe('cdk-nested-workflow-role policy speaks CLI', () => {
 
 const ENV = { partition: PARTITION, region: REGION, account: ACCOUNT };
 
-/** The probes of `probes` whose decision on the identity policies `documents` is not the expected one. */
-async function failedProbes(documents: object[], probes: ProbeCase[]): Promise<string[]> {
-  const policies = { identityPolicies: documents, policyResourceCount: documents.length };
+/** The probes of `probes` whose decision on the identity policies `documents` (and `trust`) is not the expected one. */
+async function failedProbes(documents: object[], probes: ProbeCase[], trust?: object): Promise<string[]> {
+  const policies = { identityPolicies: documents, trustPolicy: trust, policyResourceCount: documents.length };
   const failures: string[] = [];
   for (const probe of probes) {
     const decision = (await simulate(policies, probe as Probe, ENV)) === 'Allowed' ? 'Allowed' : 'Denied';
@@ -425,7 +425,7 @@ describe('cdk-nested-workflow-role policy: a definition whose only nested workfl
       events('PutTargets'),
       events('PutRule'),
     ];
-    expect(await failedProbes([printed.MapRunPolicy], probes)).toEqual([]);
+    expect(await failedProbes([printed.MapRunPolicy], probes, printed.TrustPolicy)).toEqual([]);
     expect(probes.filter((p) => p.expect === 'Allowed').length).toBeGreaterThanOrEqual(4);
   });
 
