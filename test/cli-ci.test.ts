@@ -14,7 +14,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { main, version } from '../lib/cli';
 import { ACCOUNT, PARTITION, REGION, stateMachineArn } from './util/fixtures';
 import { mapRunProbesFor, ProbeCase } from './util/probes';
-import { Probe, simulate } from './util/simulator';
+import { failedProbes as simulatedFailures } from './util/simulator';
 
 function run(...args: string[]): { code: number; out: string; err: string } {
   let out = '';
@@ -375,16 +375,13 @@ describe('cdk-nested-workflow-role policy speaks CLI', () => {
 
 const ENV = { partition: PARTITION, region: REGION, account: ACCOUNT };
 
-/** The probes of `probes` whose decision on the identity policies `documents` (and `trust`) is not the expected one. */
-async function failedProbes(documents: object[], probes: ProbeCase[], trust?: object): Promise<string[]> {
-  const policies = { identityPolicies: documents, trustPolicy: trust, policyResourceCount: documents.length };
-  const failures: string[] = [];
-  for (const probe of probes) {
-    const decision = (await simulate(policies, probe as Probe, ENV)) === 'Allowed' ? 'Allowed' : 'Denied';
-    if (decision !== probe.expect) failures.push(`${probe.label}: expected ${probe.expect}, got ${decision}`);
-  }
-  return failures;
-}
+/** The probes that fail on the identity policies `documents` (and `trust`), in the parent's environment. */
+const failedProbes = (documents: object[], probes: ProbeCase[], trust?: object) =>
+  simulatedFailures(
+    { identityPolicies: documents, trustPolicy: trust, policyResourceCount: documents.length },
+    probes,
+    ENV,
+  );
 
 /** The CDK words a command-line message must not hold: props, methods and construct paths. */
 const CDK_WORDS =

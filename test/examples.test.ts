@@ -1,9 +1,7 @@
 import { Template } from 'aws-cdk-lib/assertions';
 import { buildExampleApp } from '../examples/app';
 import { buildCrossAccountApp, CHILD_ACCOUNT, PARENT_ACCOUNT, REGION } from '../examples/cross-account';
-import { findRoleLogicalIds, rolePolicies, simulate, simulateTrust } from './util/simulator';
-
-const verdict = (d: string) => (d === 'Allowed' ? 'Allowed' : 'Denied');
+import { findRoleLogicalIds, rolePolicies, simulate, simulateTrust, verdict } from './util/simulator';
 
 describe('example apps synthesize offline', () => {
   test('the single-account example grants each child its pattern, and the Map Run of its Distributed Map', () => {

@@ -5,7 +5,15 @@ import { NestedWorkflowRole } from '../../lib';
 import { ACCOUNT, importedChild, inStackChild, newStack, PARTITION, REGION, stateMachineArn } from '../util/fixtures';
 import { ChildScenario, Pattern, probesFor, ProbeCase } from '../util/probes';
 import { ResolveEnv } from '../util/resolve';
-import { Decision, findRoleLogicalIds, RolePolicies, rolePolicies, simulate, simulateTrust } from '../util/simulator';
+import {
+  findRoleLogicalIds,
+  RolePolicies,
+  rolePolicies,
+  simulate,
+  simulateTrust,
+  failedProbes as simulatedFailures,
+  verdict,
+} from '../util/simulator';
 
 const PARENT = { partition: PARTITION, region: REGION, account: ACCOUNT };
 const PATTERNS: Pattern[] = ['REQUEST_RESPONSE', 'RUN_JOB', 'WAIT_FOR_TASK_TOKEN'];
@@ -18,17 +26,9 @@ function parentPolicies(stack: Stack, env: ResolveEnv = PARENT): RolePolicies {
   return rolePolicies(template, roles[0], env);
 }
 
-const verdict = (decision: Decision) => (decision === 'Allowed' ? 'Allowed' : 'Denied');
-
-/** Runs every probe and returns the ones whose decision differs from the expectation (empty when all hold). */
-async function failedProbes(policies: RolePolicies, probes: ProbeCase[], env: ResolveEnv = PARENT): Promise<string[]> {
-  const failures: string[] = [];
-  for (const probe of probes) {
-    const decision = verdict(await simulate(policies, probe, env));
-    if (decision !== probe.expect) failures.push(`${probe.label}: expected ${probe.expect}, got ${decision}`);
-  }
-  return failures;
-}
+/** The probes that fail on `policies`, in the parent's environment unless `env` says otherwise. */
+const failedProbes = (policies: RolePolicies, probes: ProbeCase[], env: ResolveEnv = PARENT) =>
+  simulatedFailures(policies, probes, env);
 
 const scenario = (name: string, pattern: Pattern, qualifier?: string): ChildScenario => ({
   ...PARENT,

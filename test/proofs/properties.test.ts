@@ -18,7 +18,7 @@ import { attachedPolicies, checkQuotas } from '../util/benchmark';
 import { ACCOUNT, importedChild, inStackChild, newStack, PARTITION, REGION, stateMachineArn } from '../util/fixtures';
 import { Pattern, probesFor, ProbeCase } from '../util/probes';
 import { resolveValue } from '../util/resolve';
-import { findRoleLogicalIds, rolePolicies, simulate } from '../util/simulator';
+import { findRoleLogicalIds, rolePolicies, failedProbes as simulatedFailures } from '../util/simulator';
 
 const SEED = Number(process.env.FC_SEED ?? 20261126);
 
@@ -136,12 +136,7 @@ async function failedProbes(stack: Stack, probes: ProbeCase[]): Promise<string[]
   const template = Template.fromStack(stack).toJSON();
   const [roleId] = findRoleLogicalIds(template).filter((id) => id.startsWith('ParentRole'));
   const policies = rolePolicies(template, roleId, PARENT);
-  const failures: string[] = [];
-  for (const probe of probes) {
-    const decision = (await simulate(policies, probe, PARENT)) === 'Allowed' ? 'Allowed' : 'Denied';
-    if (decision !== probe.expect) failures.push(`${probe.label}: expected ${probe.expect}, got ${decision}`);
-  }
-  return failures;
+  return simulatedFailures(policies, probes, PARENT);
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ import {
 } from '../util/fixtures';
 import { ChildScenario, ProbeCase, probesFor } from '../util/probes';
 import { ResolveEnv } from '../util/resolve';
-import { Decision, findRoleLogicalIds, RolePolicies, rolePolicies, simulate } from '../util/simulator';
+import { findRoleLogicalIds, RolePolicies, rolePolicies, failedProbes as simulatedFailures } from '../util/simulator';
 
 const PARENT = { partition: PARTITION, region: REGION, account: ACCOUNT };
 const PARENT_ASL = path.join(__dirname, '..', 'definitions', 'parent.asl.json');
@@ -119,16 +119,9 @@ function parentPolicies(stack: Stack, env: ResolveEnv = PARENT): RolePolicies {
   return rolePolicies(template, roles[0], env);
 }
 
-const verdict = (decision: Decision) => (decision === 'Allowed' ? 'Allowed' : 'Denied');
-
-async function failedProbes(policies: RolePolicies, probes: ProbeCase[], env: ResolveEnv = PARENT): Promise<string[]> {
-  const failures: string[] = [];
-  for (const probe of probes) {
-    const decision = verdict(await simulate(policies, probe, env));
-    if (decision !== probe.expect) failures.push(`${probe.label}: expected ${probe.expect}, got ${decision}`);
-  }
-  return failures;
-}
+/** The probes that fail on `policies`, in the parent's environment unless `env` says otherwise. */
+const failedProbes = (policies: RolePolicies, probes: ProbeCase[], env: ResolveEnv = PARENT) =>
+  simulatedFailures(policies, probes, env);
 
 /** Every child's probes; the managed rule is shared, so its probes apply to the synchronous children only. */
 function childProbes(children: ChildScenario[]): ProbeCase[] {

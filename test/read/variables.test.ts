@@ -12,7 +12,7 @@ import {
   stateMachineArn,
 } from '../util/fixtures';
 import { ChildScenario, ProbeCase, probesFor } from '../util/probes';
-import { Decision, findRoleLogicalIds, rolePolicies, simulate } from '../util/simulator';
+import { findRoleLogicalIds, rolePolicies, simulate, verdict } from '../util/simulator';
 
 const PARENT_ENV = { partition: PARTITION, region: REGION, account: ACCOUNT };
 const START = 'arn:aws:states:::states:startExecution';
@@ -347,5 +347,3 @@ function fromAsl(definition: object): sfn.DefinitionBody {
 function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 }
-
-const verdict = (d: Decision) => (d === 'Allowed' ? 'Allowed' : 'Denied');

@@ -17,7 +17,7 @@ import {
 } from '../util/fixtures';
 import { ChildScenario, probesFor, ProbeCase } from '../util/probes';
 import { ResolveEnv } from '../util/resolve';
-import { Decision, findRoleLogicalIds, RolePolicies, rolePolicies, simulate, simulateTrust } from '../util/simulator';
+import { findRoleLogicalIds, RolePolicies, rolePolicies, simulate, simulateTrust, verdict } from '../util/simulator';
 
 const { RUN_JOB, REQUEST_RESPONSE, WAIT_FOR_TASK_TOKEN } = sfn.IntegrationPattern;
 const PARENT_ENV: ResolveEnv = { partition: PARTITION, region: REGION, account: ACCOUNT };
@@ -26,8 +26,6 @@ const TARGET_ROLE_ARN = `arn:${PARTITION}:iam::${OTHER_ACCOUNT}:role/ChildStarte
 const PARENT_ROLE_ARN = `arn:${PARTITION}:iam::${ACCOUNT}:role/ParentRole`;
 const PARENT_ARN = stateMachineArn('Parent');
 const KEY_ARN = `arn:${PARTITION}:kms:${REGION}:${ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
-
-const verdict = (d: Decision) => (d === 'Allowed' ? 'Allowed' : 'Denied');
 
 function policiesOf(stack: Stack, prefix: string, env: ResolveEnv): RolePolicies {
   const template = Template.fromStack(stack).toJSON();

@@ -26,7 +26,7 @@ import {
   probesFor,
 } from '../util/probes';
 import { ResolveEnv } from '../util/resolve';
-import { Decision, findRoleLogicalIds, RolePolicies, rolePolicies, simulate } from '../util/simulator';
+import { findRoleLogicalIds, RolePolicies, rolePolicies, failedProbes as simulatedFailures } from '../util/simulator';
 
 const PARENT_ENV = { partition: PARTITION, region: REGION, account: ACCOUNT };
 const MAP_ASL = path.join(__dirname, '..', 'definitions', 'distributed-map.asl.json');
@@ -104,16 +104,8 @@ function parentPolicies(template: any, env: ResolveEnv = PARENT_ENV): RolePolici
   return rolePolicies(template, roles[0], env);
 }
 
-const verdict = (decision: Decision) => (decision === 'Allowed' ? 'Allowed' : 'Denied');
-
-async function failedProbes(policies: RolePolicies, probes: ProbeCase[]): Promise<string[]> {
-  const failures: string[] = [];
-  for (const probe of probes) {
-    const decision = verdict(await simulate(policies, probe, PARENT_ENV));
-    if (decision !== probe.expect) failures.push(`${probe.label}: expected ${probe.expect}, got ${decision}`);
-  }
-  return failures;
-}
+/** The probes that fail on `policies`, in the parent's environment. */
+const failedProbes = (policies: RolePolicies, probes: ProbeCase[]) => simulatedFailures(policies, probes, PARENT_ENV);
 
 /** The logical id of the only state machine whose id starts with `prefix`. */
 function logicalIdOf(template: any, prefix: string): string {

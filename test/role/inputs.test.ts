@@ -9,7 +9,7 @@ import { Construct } from 'constructs';
 import { NestedWorkflowRole } from '../../lib';
 import { ACCOUNT, importedChild, inStackChild, newStack, PARTITION, REGION, stateMachineArn } from '../util/fixtures';
 import { Pattern, probesFor } from '../util/probes';
-import { findRoleLogicalIds, rolePolicies, simulate } from '../util/simulator';
+import { findRoleLogicalIds, rolePolicies, failedProbes as simulatedFailures } from '../util/simulator';
 
 const PARENT = { partition: PARTITION, region: REGION, account: ACCOUNT };
 
@@ -21,12 +21,7 @@ async function failedProbes(stack: Stack, name: string, pattern: Pattern, qualif
   const template = Template.fromStack(stack).toJSON();
   const [roleId] = findRoleLogicalIds(template).filter((id) => id.startsWith('ParentRole'));
   const policies = rolePolicies(template, roleId, PARENT);
-  const failures: string[] = [];
-  for (const probe of probesFor({ ...PARENT, name, pattern, qualifier }, PARENT)) {
-    const decision = (await simulate(policies, probe, PARENT)) === 'Allowed' ? 'Allowed' : 'Denied';
-    if (decision !== probe.expect) failures.push(`${probe.label}: expected ${probe.expect}, got ${decision}`);
-  }
-  return failures;
+  return simulatedFailures(policies, probesFor({ ...PARENT, name, pattern, qualifier }, PARENT), PARENT);
 }
 
 /** A definition whose one state starts `arn` (after substitution) with `resource`. */

@@ -22,7 +22,7 @@ import {
   eventsStatement,
 } from '../util/fixtures';
 import { ChildScenario, ProbeCase, probesFor } from '../util/probes';
-import { Decision, findRoleLogicalIds, RolePolicies, rolePolicies, simulate } from '../util/simulator';
+import { findRoleLogicalIds, RolePolicies, rolePolicies, failedProbes as simulatedFailures } from '../util/simulator';
 
 const PARENT = { partition: PARTITION, region: REGION, account: ACCOUNT };
 const PARENT_ASL = path.join(__dirname, '..', 'definitions', 'parent.asl.json');
@@ -69,15 +69,8 @@ function parentPolicies(stack: Stack): RolePolicies {
   return rolePolicies(template, roles[0], PARENT);
 }
 
-async function failedProbes(policies: RolePolicies, probes: ProbeCase[]): Promise<string[]> {
-  const verdict = (decision: Decision) => (decision === 'Allowed' ? 'Allowed' : 'Denied');
-  const failures: string[] = [];
-  for (const probe of probes) {
-    const decision = verdict(await simulate(policies, probe, PARENT));
-    if (decision !== probe.expect) failures.push(`${probe.label}: expected ${probe.expect}, got ${decision}`);
-  }
-  return failures;
-}
+/** The probes that fail on `policies`, in the parent's environment. */
+const failedProbes = (policies: RolePolicies, probes: ProbeCase[]) => simulatedFailures(policies, probes, PARENT);
 
 /** Every child's probes; the managed rule is shared, so its probes apply to the synchronous children only. */
 function childProbes(children: ChildScenario[]): ProbeCase[] {

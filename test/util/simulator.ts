@@ -397,3 +397,31 @@ function managedPolicyLogicalId(value: any, resources: { [logicalId: string]: an
   }
   return logicalId && resources[logicalId]?.Type === 'AWS::IAM::ManagedPolicy' ? logicalId : undefined;
 }
+
+/** What the probe tables expect of a decision: Allowed, or Denied (implicitly or explicitly). */
+export function verdict(decision: Decision): 'Allowed' | 'Denied' {
+  return decision === 'Allowed' ? 'Allowed' : 'Denied';
+}
+
+/** A probe with its label and what a test expects of it (the probe tables' rows). */
+export interface ExpectedProbe extends Probe {
+  readonly label: string;
+  readonly expect: 'Allowed' | 'Denied';
+}
+
+/**
+ * Simulates every probe on `policies` in `env`; returns `<label>: expected <X>, got <Y>` for each whose verdict is not
+ * the expected one (empty when every needed call is Allowed and every near miss Denied).
+ */
+export async function failedProbes(
+  policies: RolePolicies,
+  probes: readonly ExpectedProbe[],
+  env: ResolveEnv,
+): Promise<string[]> {
+  const failures: string[] = [];
+  for (const probe of probes) {
+    const decision = verdict(await simulate(policies, probe, env));
+    if (decision !== probe.expect) failures.push(`${probe.label}: expected ${probe.expect}, got ${decision}`);
+  }
+  return failures;
+}
