@@ -388,21 +388,7 @@ const CDK_WORDS =
   /`(definitionBody|runtimeChildren|parentStateMachineName|child)`|addChild|Parent\/ParentRole|Annotations|grantInvoke|Validation failed/;
 
 describe('cdk-nested-workflow-role policy: a definition whose only nested workflows are Distributed Maps', () => {
-  const MAP_ONLY = JSON.stringify({
-    StartAt: 'Process orders',
-    States: {
-      'Process orders': {
-        Type: 'Map',
-        Label: 'Orders',
-        ItemProcessor: {
-          ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' },
-          StartAt: 'Order',
-          States: { Order: { Type: 'Pass', End: true } },
-        },
-        End: true,
-      },
-    },
-  });
+  const MAP_ONLY = fs.readFileSync(path.join(__dirname, 'definitions', 'map-runs-only.asl.json'), 'utf-8');
   const args = (file: string) => ['policy', file, '--region', REGION, '--account', ACCOUNT, '--parent-name', 'Orders'];
 
   test('prints its Map Run policy and the trust policy, nothing on stderr; the simulator finds the Map Run policy exact', async () => {

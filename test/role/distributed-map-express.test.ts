@@ -587,21 +587,7 @@ describe('Distributed Maps at any depth, in every kind of definition', () => {
             map.itemProcessor(new sfn.Pass(stack, 'Order'));
             return sfn.DefinitionBody.fromChainable(map);
           })()
-        : fromAsl({
-            StartAt: 'Process orders',
-            States: {
-              'Process orders': {
-                Type: 'Map',
-                Label: 'Orders',
-                ItemProcessor: {
-                  ProcessorConfig: { Mode: 'DISTRIBUTED', ExecutionType: 'STANDARD' },
-                  StartAt: 'Order',
-                  States: { Order: { Type: 'Pass', End: true } },
-                },
-                End: true,
-              },
-            },
-          });
+        : sfn.DefinitionBody.fromFile(path.join(__dirname, '..', 'definitions', 'map-runs-only.asl.json'));
       const parentRole = new NestedWorkflowRole(stack, 'ParentRole', derived ? {} : { definitionBody });
       new sfn.StateMachine(stack, 'Parent', { role: parentRole.role, definitionBody, stateMachineName: 'Parent' });
       const json = Template.fromStack(stack).toJSON();
