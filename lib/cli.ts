@@ -51,6 +51,9 @@ Options:
   --parent-name NAME          the parent state machine's name: trust only it (aws:SourceArn), not every one of the
                               account; required for a definition with a Distributed Map, whose Map Runs start
                               child workflow executions of the parent itself
+  --parent-type standard|express
+                              the parent's type (default: standard); an Express parent refuses tasks that wait
+                              (.sync, .waitForTaskToken), as Step Functions does
   --document identity|map-run|trust
                               print only that policy document (default: all, as {"IdentityPolicy" (child state
                               machines only), "MapRunPolicy" (Distributed Maps only), "TrustPolicy"})
@@ -169,6 +172,7 @@ function policyCommand(args: string[], output: Output): number {
       account: { type: 'string' },
       partition: { type: 'string' },
       'parent-name': { type: 'string' },
+      'parent-type': { type: 'string' },
       document: { type: 'string' },
       help: { type: 'boolean' },
     },
@@ -181,6 +185,7 @@ function policyCommand(args: string[], output: Output): number {
       account?: string;
       partition?: string;
       'parent-name'?: string;
+      'parent-type'?: string;
       document?: string;
       help?: boolean;
     };
@@ -204,6 +209,11 @@ function policyCommand(args: string[], output: Output): number {
   const document = values.document;
   if (document !== undefined && !['identity', 'map-run', 'trust'].includes(document)) {
     throw new Error(`\`--document\` must be identity, map-run or trust, got: ${document}`);
+  }
+  // STANDARD and EXPRESS too, as CloudFormation and the console write them.
+  const parentType = values['parent-type']?.toLowerCase();
+  if (parentType !== undefined && !['standard', 'express'].includes(parentType)) {
+    throw new Error(`\`--parent-type\` must be standard or express, got: ${values['parent-type']}`);
   }
   const substitutions: { [key: string]: string } = {};
   for (const entry of values.substitution ?? []) {
@@ -257,6 +267,7 @@ function policyCommand(args: string[], output: Output): number {
           definitionBody,
           definitionSubstitutions: substitutions,
           parentStateMachineName: parentName,
+          parentStateMachineType: parentType === 'express' ? sfn.StateMachineType.EXPRESS : undefined,
           runtimeChildren,
         }),
     );
@@ -428,6 +439,7 @@ function cliText(message: string): string {
     )
     .replace(/`runtimeChildren`/g, '`--runtime-child`')
     .replace(/`parentStateMachineName`/g, '`--parent-name`')
+    .replace(/`parentStateMachineType` is EXPRESS/g, '`--parent-type` is express')
     .replace(/`definitionBody` file /g, 'the definition file ')
     .replace(/`definitionBody`/g, 'the definition')
     .replace(/no definition of this role has a state/g, 'the definition has no state')

@@ -550,6 +550,59 @@ describe("cdk-nested-workflow-role policy: the construct's messages in the words
     expect(err).not.toMatch(CDK_WORDS);
   });
 
+  test.each(['express', 'EXPRESS'])(
+    '--parent-type %s: a .sync task is refused as in an Express parent, naming the option; a request-response one is granted',
+    (type) => {
+      const sync = run(
+        'policy',
+        write('express-sync.asl.json', SYNC(CHILD)),
+        '--region',
+        REGION,
+        '--account',
+        ACCOUNT,
+        '--parent-type',
+        type,
+      );
+      expect(sync.code).toBe(2);
+      expect(sync.err).toMatch(
+        /^Error: `--parent-type` is express, but state 'Run' \(arn:aws:states:::states:startExecution.sync:2\) waits for a job or a callback/,
+      );
+      expect(sync.err).not.toMatch(CDK_WORDS);
+      const request = SYNC(CHILD).replace('startExecution.sync:2', 'startExecution');
+      const ok = run(
+        'policy',
+        write('express-request.asl.json', request),
+        '--region',
+        REGION,
+        '--account',
+        ACCOUNT,
+        '--parent-type',
+        type,
+        '--document',
+        'identity',
+      );
+      expect(ok.code).toBe(0);
+      expect(JSON.parse(ok.out).Statement).toEqual([
+        { Action: 'states:StartExecution', Effect: 'Allow', Resource: CHILD },
+      ]);
+    },
+  );
+
+  test('--parent-type with another value: exit 2, naming the values', () => {
+    const { code, err } = run(
+      'policy',
+      write('typed.asl.json', SYNC(CHILD)),
+      '--region',
+      REGION,
+      '--account',
+      ACCOUNT,
+      '--parent-type',
+      'fast',
+    );
+    expect(code).toBe(2);
+    expect(err).toBe('Error: `--parent-type` must be standard or express, got: fast\n');
+  });
+
   test('tasks the policy does not grant: one warning that says to add their grants, without CDK methods', () => {
     const definition = JSON.stringify({
       StartAt: 'Notify',
