@@ -388,9 +388,14 @@ function checkCommand(args: string[], output: Output): number {
     unknownFix: 'pass --account, --region (and --partition) to `check`, or check the cdk.out of a stack with an env',
   };
   const findings: Finding[] = [];
+  let templates = 0;
+  let parents = 0;
   for (const file of positionals) {
     if (!fs.existsSync(file)) throw new Error(`cannot read the template ${file}: no such file or directory`);
-    findings.push(...checkPath(file, env));
+    const report = checkPath(file, env);
+    findings.push(...report.findings);
+    templates += report.templates;
+    parents += report.parents;
   }
   const errors = findings.filter((f) => f.rule.severity === 'error').length;
   const warnings = findings.length - errors;
@@ -406,15 +411,18 @@ function checkCommand(args: string[], output: Output): number {
       message: f.message,
       fix: f.rule.fix,
     }));
-    output.out(JSON.stringify({ findings: json, errors, warnings }, null, 2));
+    output.out(JSON.stringify({ findings: json, errors, warnings, templates, parents }, null, 2));
   } else {
     for (const f of findings) {
       output.out(
         `${f.rule.severity.toUpperCase()} ${f.rule.id} ${f.templatePath} ${f.parent}: ${f.message}\n  fix: ${f.rule.fix}`,
       );
     }
+    const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+    // A template with no parent passes: say so, lest the wrong file (an assets template, a nested stack) look clean.
     output.out(
-      `${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'} in ${positionals.length} template${positionals.length === 1 ? '' : 's'}`,
+      `${plural(errors, 'error')}, ${plural(warnings, 'warning')} in ${plural(templates, 'template')}, ${plural(parents, 'state machine')} checked` +
+        (parents === 0 ? ': none starts a child state machine or runs a Distributed Map' : ''),
     );
   }
   const failing = failOn === 'warning' ? findings.length : errors;

@@ -135,6 +135,8 @@ describe('cdk-nested-workflow-role --version, exit codes and options', () => {
       findings: [expect.objectContaining({ ruleId: 'NWR1', severity: 'error', template: file, parent: 'Parent' })],
       errors: 1,
       warnings: 0,
+      templates: 1,
+      parents: 1,
     });
   });
 });
@@ -273,6 +275,8 @@ Resources:
       'NWR1 Known.template.json',
       expect.stringMatching(/^NWR1 KnownNested.*\.nested\.template\.json$/),
     ]);
+    // The summary counts the assembly's templates, not the one directory given.
+    expect(JSON.parse(out)).toMatchObject({ templates: 2, parents: 2, errors: 2, warnings: 0 });
   });
 
   test('a cdk.out with a stage and an environment-agnostic stack: the stage read too, unknown environments left unknown', () => {
@@ -316,6 +320,20 @@ Resources:
       ),
     ]);
     expect(run('check', file, '--fail-on', 'warning').code).toBe(1);
+  });
+
+  test('a template without a parent (the wrong file): the summary says that no state machine was checked', () => {
+    const file = write(
+      'assets-only.template.json',
+      JSON.stringify({ Resources: { Bucket: { Type: 'AWS::S3::Bucket' } } }),
+    );
+    const { code, out } = run('check', file, DOCS_TEMPLATE);
+    expect(code).toBe(0);
+    expect(out.trim().split('\n').pop()).toMatch(/^0 errors, \d+ warnings? in 2 templates, 1 state machine checked$/);
+    const alone = run('check', file);
+    expect(alone.out).toBe(
+      '0 errors, 0 warnings in 1 template, 0 state machines checked: none starts a child state machine or runs a Distributed Map\n',
+    );
   });
 
   test('a YAML file that is not valid YAML either: exit 2, with the YAML error', () => {

@@ -215,7 +215,7 @@ describe('cdk-nested-workflow-role (the command line, as a process)', () => {
       );
       expect(result.status).toBe(1);
       const lines = result.stdout.trim().split('\n');
-      expect(lines[lines.length - 1]).toBe('1 error, 1 warning in 1 template');
+      expect(lines[lines.length - 1]).toBe('1 error, 1 warning in 1 template, 3 state machines checked');
       const fromCli = lines
         .filter((l) => /^(ERROR|WARNING) NWR\d /.test(l))
         .map((l) => l.split(' ').slice(1, 2).concat(l.split(' ')[3].replace(/:$/, '')).join(' '))
@@ -238,7 +238,7 @@ describe('cdk-nested-workflow-role (the command line, as a process)', () => {
     expect(result.status).toBe(0);
     expect(result.stdout).toContain('WARNING NWR2');
     expect(result.stdout).toContain('WARNING NWR3');
-    expect(result.stdout.trim().split('\n').pop()).toBe('0 errors, 3 warnings in 1 template');
+    expect(result.stdout.trim().split('\n').pop()).toBe('0 errors, 3 warnings in 1 template, 1 state machine checked');
   });
 });
 
@@ -396,7 +396,7 @@ describe('cdk-nested-workflow-role check (in this process)', () => {
       /^WARNING NWR2 .*aws-docs-parent\.template\.json Parent: Statement 1 of ParentRole\.Policies\[0\] \(NestedWorkflow\)/,
     );
     expect(out).toContain('  fix: Scope the statement to the child');
-    expect(out.trim().split('\n').pop()).toBe('0 errors, 1 warning in 1 template');
+    expect(out.trim().split('\n').pop()).toBe('0 errors, 1 warning in 1 template, 1 state machine checked');
   });
 
   test('two templates: the summary counts both', () => {
@@ -411,7 +411,7 @@ describe('cdk-nested-workflow-role check (in this process)', () => {
       '--account',
       ACCOUNT,
     );
-    expect(out.trim().split('\n').pop()).toBe('0 errors, 2 warnings in 2 templates');
+    expect(out.trim().split('\n').pop()).toBe('0 errors, 2 warnings in 2 templates, 2 state machines checked');
   });
 });
 
@@ -491,7 +491,7 @@ describe('cdk-nested-workflow-role check on Distributed Maps and Express parents
         `ERROR NWR5 ${file} ExpressParent: The definition cannot run: the parent's StateMachineType is EXPRESS, but state 'Run' (arn:aws:states:::states:startExecution.waitForTaskToken) waits for a job or a callback, ` +
           'and Express workflows support only request-response integrations. Use the request-response resource (without .sync or .waitForTaskToken) or arn:<partition>:states:::aws-sdk:sfn:startSyncExecution for an Express child, or make the parent a STANDARD state machine.',
       ]);
-      expect(lines.pop()).toBe('2 errors, 0 warnings in 1 template');
+      expect(lines.pop()).toBe('2 errors, 0 warnings in 1 template, 2 state machines checked');
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

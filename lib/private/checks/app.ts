@@ -3,7 +3,7 @@ import * as path from 'path';
 import { CfnElement, Stack, Stage, Token, Validations } from 'aws-cdk-lib';
 import { RegionInfo } from 'aws-cdk-lib/region-info';
 import { IConstruct } from 'constructs';
-import { checkTemplate } from './engine';
+import { checkParents, checkTemplate } from './engine';
 import { Finding } from './rules';
 import { assemblyTemplates } from '../read/cloud-assembly';
 import { readTemplateFile } from '../read/template-file';
@@ -17,22 +17,39 @@ export function checkTemplateFile(templatePath: string, env: TemplateEnv): Findi
   return checkTemplate(new TemplateReader(readTemplateFile(templatePath), env, templatePath));
 }
 
+/** What `checkPath` checked and found. */
+export interface CheckReport {
+  readonly findings: Finding[];
+  /** The templates read (a cloud assembly holds one per stack, nested stacks included). */
+  readonly templates: number;
+  /** The state machines checked: those that start child state machines or run Distributed Maps. */
+  readonly parents: number;
+}
+
 /**
  * The checks on a template file (JSON or YAML) or on every template of a cloud assembly directory (`cdk.out`), each
  * stack with its own environment where the assembly knows it, else `env`.
  */
-export function checkPath(templateOrAssembly: string, env: TemplateEnv): Finding[] {
-  if (!fs.statSync(templateOrAssembly, { throwIfNoEntry: false })?.isDirectory()) {
-    return checkTemplateFile(templateOrAssembly, env);
+export function checkPath(templateOrAssembly: string, env: TemplateEnv): CheckReport {
+  const templates = fs.statSync(templateOrAssembly, { throwIfNoEntry: false })?.isDirectory()
+    ? assemblyTemplates(templateOrAssembly).map((t) => ({
+        templatePath: t.templatePath,
+        env: {
+          ...env,
+          account: t.env.account ?? env.account,
+          region: t.env.region ?? env.region,
+          partition: t.env.partition ?? env.partition,
+        },
+      }))
+    : [{ templatePath: templateOrAssembly, env }];
+  const findings: Finding[] = [];
+  let parents = 0;
+  for (const t of templates) {
+    const checked = checkParents(new TemplateReader(readTemplateFile(t.templatePath), t.env, t.templatePath));
+    findings.push(...checked.findings);
+    parents += checked.parents;
   }
-  return assemblyTemplates(templateOrAssembly).flatMap((t) =>
-    checkTemplateFile(t.templatePath, {
-      ...env,
-      account: t.env.account ?? env.account,
-      region: t.env.region ?? env.region,
-      partition: t.env.partition ?? env.partition,
-    }),
-  );
+  return { findings, templates: templates.length, parents };
 }
 
 /** The checks on the app's templates, less the findings acknowledged on a parent or one of its scopes. */
