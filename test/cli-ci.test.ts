@@ -23,6 +23,10 @@ function run(...args: string[]): { code: number; out: string; err: string } {
   return { code, out, err };
 }
 
+/** `policy <file> --region REGION --account ACCOUNT` with `extra` options. */
+const policy = (file: string, ...extra: string[]) =>
+  run('policy', file, '--region', REGION, '--account', ACCOUNT, ...extra);
+
 const DOCS_TEMPLATE = path.join(__dirname, 'templates', 'aws-docs-parent.template.json');
 const CHILD = stateMachineArn('Child');
 const SYNC = (arn: string) =>
@@ -365,23 +369,14 @@ Resources:
 describe('cdk-nested-workflow-role policy speaks CLI', () => {
   test('a plain definition prints nothing on stderr (no roleNotUsed)', () => {
     const file = write('plain.asl.json', SYNC(CHILD));
-    const { code, err } = run('policy', file, '--region', REGION, '--account', ACCOUNT);
+    const { code, err } = policy(file);
     expect(code).toBe(0);
     expect(err).toBe('');
   });
 
   test('--substitution __proto__=ARN is a substitution like any other', () => {
     const file = write('proto.asl.json', SYNC('${__proto__}'));
-    const { code, out } = run(
-      'policy',
-      file,
-      '--region',
-      REGION,
-      '--account',
-      ACCOUNT,
-      '--substitution',
-      `__proto__=${CHILD}`,
-    );
+    const { code, out } = policy(file, '--substitution', `__proto__=${CHILD}`);
     expect(code).toBe(0);
     expect(JSON.parse(out).IdentityPolicy.Statement[0]).toEqual({
       Action: 'states:StartExecution',
@@ -449,7 +444,7 @@ describe('cdk-nested-workflow-role policy: a definition whose only nested workfl
       'pass-only.asl.json',
       JSON.stringify({ StartAt: 'A', States: { A: { Type: 'Pass', End: true } } }),
     );
-    const { code, err } = run('policy', file, '--region', REGION, '--account', ACCOUNT);
+    const { code, err } = policy(file);
     expect(code).toBe(2);
     expect(err).toMatch(
       /^Error: the definition starts no child state machine \(no task arn:<partition>:states:::states:startExecution\[[^\]]*\] or aws-sdk:sfn:startSyncExecution\) and has no Distributed Map: it needs no nested workflow grants\.\n$/,
@@ -458,20 +453,16 @@ describe('cdk-nested-workflow-role policy: a definition whose only nested workfl
 });
 
 describe("cdk-nested-workflow-role policy: the construct's messages in the words of the command line", () => {
-  const RUNTIME = JSON.stringify({
-    StartAt: 'Pick',
-    States: {
-      Pick: {
-        Type: 'Task',
-        Resource: 'arn:aws:states:::states:startExecution',
-        Parameters: { 'StateMachineArn.$': '$.child' },
-        End: true,
-      },
-    },
+  /** A definition of one Task state, `name`, with `fields`. */
+  const oneTask = (name: string, fields: object) =>
+    JSON.stringify({ StartAt: name, States: { [name]: { Type: 'Task', End: true, ...fields } } });
+  const RUNTIME = oneTask('Pick', {
+    Resource: 'arn:aws:states:::states:startExecution',
+    Parameters: { 'StateMachineArn.$': '$.child' },
   });
 
   test('a child chosen at run time: says to pass --runtime-child, naming the state', () => {
-    const { code, err } = run('policy', write('runtime.asl.json', RUNTIME), '--region', REGION, '--account', ACCOUNT);
+    const { code, err } = policy(write('runtime.asl.json', RUNTIME));
     expect(code).toBe(2);
     expect(err).toContain("--runtime-child 'Pick=<child ARN>' (once per child)");
     expect(err).not.toMatch(CDK_WORDS);
@@ -479,13 +470,8 @@ describe("cdk-nested-workflow-role policy: the construct's messages in the words
 
   test('--runtime-child State=ARN, repeated: exactly those children, which the simulator allows and no other', async () => {
     const file = write('runtime-given.asl.json', RUNTIME);
-    const { code, out, err } = run(
-      'policy',
+    const { code, out, err } = policy(
       file,
-      '--region',
-      REGION,
-      '--account',
-      ACCOUNT,
       '--runtime-child',
       `Pick=${stateMachineArn('Left')}`,
       '--runtime-child',
@@ -524,15 +510,7 @@ describe("cdk-nested-workflow-role policy: the construct's messages in the words
       "the StateMachineArn of state 'Pick' must be a state machine ARN",
     ],
   ])('--runtime-child with %s: exit 2, naming the option', (_what, extra, message) => {
-    const { code, err } = run(
-      'policy',
-      write('runtime-bad.asl.json', RUNTIME),
-      '--region',
-      REGION,
-      '--account',
-      ACCOUNT,
-      ...extra,
-    );
+    const { code, err } = policy(write('runtime-bad.asl.json', RUNTIME), ...extra);
     expect(code).toBe(2);
     expect(err).toContain(message);
     expect(err).not.toMatch(CDK_WORDS);
@@ -540,7 +518,7 @@ describe("cdk-nested-workflow-role policy: the construct's messages in the words
 
   test('a definition file that is not JSON: names the file, not a prop or construct', () => {
     const file = write('broken.asl.json', '{ "StartAt": ');
-    const { code, err } = run('policy', file, '--region', REGION, '--account', ACCOUNT);
+    const { code, err } = policy(file);
     expect(code).toBe(2);
     expect(err).toMatch(
       new RegExp(`^Error: the definition file ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is not valid JSON`),
@@ -549,20 +527,13 @@ describe("cdk-nested-workflow-role policy: the construct's messages in the words
   });
 
   test('a --parent-name that sts:ExternalId refuses, with a cross-account .sync child through Credentials: names --parent-name', () => {
-    const definition = JSON.stringify({
-      StartAt: 'Run',
-      States: {
-        Run: {
-          Type: 'Task',
-          Resource: 'arn:aws:states:::states:startExecution.sync:2',
-          Credentials: { RoleArn: 'arn:aws:iam::222222222222:role/Target' },
-          Parameters: { StateMachineArn: `arn:aws:states:${REGION}:222222222222:stateMachine:Child` },
-          End: true,
-        },
-      },
+    const definition = oneTask('Run', {
+      Resource: 'arn:aws:states:::states:startExecution.sync:2',
+      Credentials: { RoleArn: 'arn:aws:iam::222222222222:role/Target' },
+      Parameters: { StateMachineArn: `arn:aws:states:${REGION}:222222222222:stateMachine:Child` },
     });
     const file = write('credentials.asl.json', definition);
-    const { code, err } = run('policy', file, '--region', REGION, '--account', ACCOUNT, '--parent-name', 'Order(v2)');
+    const { code, err } = policy(file, '--parent-name', 'Order(v2)');
     expect(code).toBe(2);
     expect(err).toMatch(/^Error: `--parent-name` Order\(v2\) holds U\+0028/);
     expect(err).not.toMatch(CDK_WORDS);
@@ -571,34 +542,14 @@ describe("cdk-nested-workflow-role policy: the construct's messages in the words
   test.each(['express', 'EXPRESS'])(
     '--parent-type %s: a .sync task is refused as in an Express parent, naming the option; a request-response one is granted',
     (type) => {
-      const sync = run(
-        'policy',
-        write('express-sync.asl.json', SYNC(CHILD)),
-        '--region',
-        REGION,
-        '--account',
-        ACCOUNT,
-        '--parent-type',
-        type,
-      );
+      const sync = policy(write('express-sync.asl.json', SYNC(CHILD)), '--parent-type', type);
       expect(sync.code).toBe(2);
       expect(sync.err).toMatch(
         /^Error: `--parent-type` is express, but state 'Run' \(arn:aws:states:::states:startExecution.sync:2\) waits for a job or a callback/,
       );
       expect(sync.err).not.toMatch(CDK_WORDS);
       const request = SYNC(CHILD).replace('startExecution.sync:2', 'startExecution');
-      const ok = run(
-        'policy',
-        write('express-request.asl.json', request),
-        '--region',
-        REGION,
-        '--account',
-        ACCOUNT,
-        '--parent-type',
-        type,
-        '--document',
-        'identity',
-      );
+      const ok = policy(write('express-request.asl.json', request), '--parent-type', type, '--document', 'identity');
       expect(ok.code).toBe(0);
       expect(JSON.parse(ok.out).Statement).toEqual([
         { Action: 'states:StartExecution', Effect: 'Allow', Resource: CHILD },
@@ -607,16 +558,7 @@ describe("cdk-nested-workflow-role policy: the construct's messages in the words
   );
 
   test('--parent-type with another value: exit 2, naming the values', () => {
-    const { code, err } = run(
-      'policy',
-      write('typed.asl.json', SYNC(CHILD)),
-      '--region',
-      REGION,
-      '--account',
-      ACCOUNT,
-      '--parent-type',
-      'fast',
-    );
+    const { code, err } = policy(write('typed.asl.json', SYNC(CHILD)), '--parent-type', 'fast');
     expect(code).toBe(2);
     expect(err).toBe('Error: `--parent-type` must be standard or express, got: fast\n');
   });
@@ -634,7 +576,7 @@ describe("cdk-nested-workflow-role policy: the construct's messages in the words
         Run: JSON.parse(SYNC(CHILD)).States.Run,
       },
     });
-    const { code, err } = run('policy', write('mixed.asl.json', definition), '--region', REGION, '--account', ACCOUNT);
+    const { code, err } = policy(write('mixed.asl.json', definition));
     expect(code).toBe(0);
     expect(err).toBe(
       "warning: the policy grants only nested workflows; these tasks of the definition need grants of their own, which you add to the role: 'Notify' (arn:aws:states:::lambda:invoke).\n",
