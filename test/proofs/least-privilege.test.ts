@@ -6,13 +6,12 @@ import { ACCOUNT, importedChild, inStackChild, newStack, PARTITION, REGION, stat
 import { ChildScenario, Pattern, probesFor, ProbeCase } from '../util/probes';
 import { ResolveEnv } from '../util/resolve';
 import {
-  findRoleLogicalIds,
   RolePolicies,
-  rolePolicies,
   simulate,
   simulateTrust,
   failedProbes as simulatedFailures,
   verdict,
+  parentRolePolicies,
 } from '../util/simulator';
 
 const PARENT = { partition: PARTITION, region: REGION, account: ACCOUNT };
@@ -20,10 +19,7 @@ const PATTERNS: Pattern[] = ['REQUEST_RESPONSE', 'RUN_JOB', 'WAIT_FOR_TASK_TOKEN
 
 /** The parent role's resolved policies. */
 function parentPolicies(stack: Stack, env: ResolveEnv = PARENT): RolePolicies {
-  const template = Template.fromStack(stack).toJSON();
-  const roles = findRoleLogicalIds(template).filter((id) => id.startsWith('ParentRole'));
-  expect(roles).toHaveLength(1);
-  return rolePolicies(template, roles[0], env);
+  return parentRolePolicies(Template.fromStack(stack).toJSON(), env);
 }
 
 /** The probes that fail on `policies`, in the parent's environment unless `env` says otherwise. */

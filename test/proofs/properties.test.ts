@@ -15,10 +15,19 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as fc from 'fast-check';
 import { NestedWorkflowRole, NestedWorkflowRoleProps } from '../../lib';
 import { attachedPolicies, checkQuotas } from '../util/benchmark';
-import { ACCOUNT, importedChild, inStackChild, newStack, PARTITION, REGION, stateMachineArn } from '../util/fixtures';
+import {
+  ACCOUNT,
+  importedChild,
+  inStackChild,
+  newStack,
+  PARTITION,
+  REGION,
+  stateMachineArn,
+  firstFit,
+} from '../util/fixtures';
 import { Pattern, probesFor, ProbeCase } from '../util/probes';
 import { resolveValue } from '../util/resolve';
-import { findRoleLogicalIds, rolePolicies, failedProbes as simulatedFailures } from '../util/simulator';
+import { failedProbes as simulatedFailures, parentRolePolicies, parentRoleId } from '../util/simulator';
 
 const SEED = Number(process.env.FC_SEED ?? 20261126);
 
@@ -133,10 +142,7 @@ function probesOf(children: GeneratedChild[]): ProbeCase[] {
 }
 
 async function failedProbes(stack: Stack, probes: ProbeCase[]): Promise<string[]> {
-  const template = Template.fromStack(stack).toJSON();
-  const [roleId] = findRoleLogicalIds(template).filter((id) => id.startsWith('ParentRole'));
-  const policies = rolePolicies(template, roleId, PARENT);
-  return simulatedFailures(policies, probes, PARENT);
+  return simulatedFailures(parentRolePolicies(Template.fromStack(stack).toJSON(), PARENT), probes, PARENT);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -523,22 +529,10 @@ function quotaStack(edge: QuotaEdge, count: number): Stack {
   return stack;
 }
 
-/** The N of a "first N children fit" error, or undefined if `stack` synthesizes. */
-function firstFit(stack: Stack): number | undefined {
-  try {
-    Template.fromStack(stack);
-    return undefined;
-  } catch (e) {
-    const match = /the first (\d+) children fit/.exec((e as Error).message);
-    if (!match) throw e;
-    return Number(match[1]);
-  }
-}
-
 /** What exceeds IAM's quotas in the parent role's deployed policies (managed policies not in the template count 1). */
 function deployedProblems(stack: Stack): string[] {
   const template = Template.fromStack(stack).toJSON();
-  const [roleId] = findRoleLogicalIds(template).filter((id) => id.startsWith('ParentRole'));
+  const roleId = parentRoleId(template);
   const role = template.Resources[roleId];
   const outside = (role.Properties.ManagedPolicyArns ?? []).filter((arn: any) => arn?.Ref === undefined).length;
   const attached = attachedPolicies(template, roleId);

@@ -5,7 +5,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { NestedWorkflowRole } from '../../lib';
 import { ACCOUNT, executionArn, importedChild, PARTITION, REGION, stateMachineArn } from '../util/fixtures';
-import { findRoleLogicalIds, rolePolicies, simulate } from '../util/simulator';
+import { simulate, parentRolePolicies } from '../util/simulator';
 
 /**
  * lib/private/definition.ts reads a `DefinitionBody.fromChainable` chain through members aws-cdk-lib does not make
@@ -158,8 +158,7 @@ describe(`aws-cdk-lib ${VERSION}: a parent built from StepFunctionsStartExecutio
 
       // WHEN the parent role's policies are simulated
       const template = Template.fromStack(stack).toJSON();
-      const roleId = findRoleLogicalIds(template).find((id) => id.startsWith('ParentRole'))!;
-      const policies = rolePolicies(template, roleId, ENV);
+      const policies = parentRolePolicies(template, ENV);
       const decide = async (action: string, resource: string) =>
         (await simulate(policies, { action, resource }, ENV)) === 'Allowed' ? 'Allowed' : 'Denied';
 

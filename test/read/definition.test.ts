@@ -22,7 +22,7 @@ import {
 } from '../util/fixtures';
 import { ChildScenario, ProbeCase, probesFor } from '../util/probes';
 import { ResolveEnv } from '../util/resolve';
-import { findRoleLogicalIds, RolePolicies, rolePolicies, failedProbes as simulatedFailures } from '../util/simulator';
+import { RolePolicies, failedProbes as simulatedFailures, parentRolePolicies } from '../util/simulator';
 
 const PARENT = { partition: PARTITION, region: REGION, account: ACCOUNT };
 const PARENT_ASL = path.join(__dirname, '..', 'definitions', 'parent.asl.json');
@@ -113,10 +113,7 @@ function parentStack(source: Source): Stack {
 }
 
 function parentPolicies(stack: Stack, env: ResolveEnv = PARENT): RolePolicies {
-  const template = Template.fromStack(stack).toJSON();
-  const roles = findRoleLogicalIds(template).filter((id) => id.startsWith('ParentRole'));
-  expect(roles).toHaveLength(1);
-  return rolePolicies(template, roles[0], env);
+  return parentRolePolicies(Template.fromStack(stack).toJSON(), env);
 }
 
 /** The probes that fail on `policies`, in the parent's environment unless `env` says otherwise. */

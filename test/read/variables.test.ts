@@ -12,7 +12,7 @@ import {
   stateMachineArn,
 } from '../util/fixtures';
 import { ChildScenario, ProbeCase, probesFor } from '../util/probes';
-import { findRoleLogicalIds, rolePolicies, simulate, verdict } from '../util/simulator';
+import { simulate, verdict, parentRolePolicies } from '../util/simulator';
 
 const PARENT_ENV = { partition: PARTITION, region: REGION, account: ACCOUNT };
 const START = 'arn:aws:states:::states:startExecution';
@@ -313,8 +313,7 @@ describe('workflow variables that name the child', () => {
       eventsStatement(),
     ]);
     const json = template.toJSON();
-    const [role] = findRoleLogicalIds(json).filter((id) => id.startsWith('ParentRole'));
-    const policies = rolePolicies(json, role, PARENT_ENV);
+    const policies = parentRolePolicies(json, PARENT_ENV);
     const probes: ProbeCase[] = ['ChildA', 'ChildB'].flatMap((name) =>
       probesFor({ ...PARENT_ENV, name, pattern: 'RUN_JOB' } as ChildScenario, PARENT_ENV),
     );

@@ -26,7 +26,7 @@ import {
   probesFor,
 } from '../util/probes';
 import { ResolveEnv } from '../util/resolve';
-import { findRoleLogicalIds, RolePolicies, rolePolicies, failedProbes as simulatedFailures } from '../util/simulator';
+import { RolePolicies, failedProbes as simulatedFailures, parentRolePolicies } from '../util/simulator';
 
 const PARENT_ENV = { partition: PARTITION, region: REGION, account: ACCOUNT };
 const MAP_ASL = path.join(__dirname, '..', 'definitions', 'distributed-map.asl.json');
@@ -98,11 +98,7 @@ function mapParent(options: MapParentOptions = {}): Stack {
   return stack;
 }
 
-function parentPolicies(template: any, env: ResolveEnv = PARENT_ENV): RolePolicies {
-  const roles = findRoleLogicalIds(template).filter((id) => id.startsWith('ParentRole'));
-  expect(roles).toHaveLength(1);
-  return rolePolicies(template, roles[0], env);
-}
+const parentPolicies = (template: any, env: ResolveEnv = PARENT_ENV) => parentRolePolicies(template, env);
 
 /** The probes that fail on `policies`, in the parent's environment. */
 const failedProbes = (policies: RolePolicies, probes: ProbeCase[]) => simulatedFailures(policies, probes, PARENT_ENV);

@@ -9,7 +9,7 @@ import { Construct } from 'constructs';
 import { NestedWorkflowRole } from '../../lib';
 import { ACCOUNT, importedChild, inStackChild, newStack, PARTITION, REGION, stateMachineArn } from '../util/fixtures';
 import { Pattern, probesFor } from '../util/probes';
-import { findRoleLogicalIds, rolePolicies, failedProbes as simulatedFailures } from '../util/simulator';
+import { failedProbes as simulatedFailures, parentRolePolicies } from '../util/simulator';
 
 const PARENT = { partition: PARTITION, region: REGION, account: ACCOUNT };
 
@@ -18,9 +18,7 @@ jest.setTimeout(30_000);
 
 /** The probes that fail for the parent role of `stack` (empty when every call is Allowed and every near miss Denied). */
 async function failedProbes(stack: Stack, name: string, pattern: Pattern, qualifier?: string): Promise<string[]> {
-  const template = Template.fromStack(stack).toJSON();
-  const [roleId] = findRoleLogicalIds(template).filter((id) => id.startsWith('ParentRole'));
-  const policies = rolePolicies(template, roleId, PARENT);
+  const policies = parentRolePolicies(Template.fromStack(stack).toJSON(), PARENT);
   return simulatedFailures(policies, probesFor({ ...PARENT, name, pattern, qualifier }, PARENT), PARENT);
 }
 

@@ -4,9 +4,18 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { NestedWorkflowRole } from '../../lib';
 import { attachedPolicies, checkQuotas, QuotaCheck } from '../util/benchmark';
-import { ACCOUNT, importedChild, inStackChild, newStack, PARTITION, REGION, stateMachineArn } from '../util/fixtures';
+import {
+  ACCOUNT,
+  importedChild,
+  inStackChild,
+  newStack,
+  PARTITION,
+  REGION,
+  stateMachineArn,
+  firstFit,
+} from '../util/fixtures';
 import { resolveTemplate } from '../util/resolve';
-import { findRoleLogicalIds } from '../util/simulator';
+import { parentRoleId } from '../util/simulator';
 
 const ENV = { partition: PARTITION, region: REGION, account: ACCOUNT };
 const INLINE_QUOTA = 10_240;
@@ -151,20 +160,7 @@ describe('IAM quotas', () => {
 /** The parent role's policies as deployed, measured as IAM counts them, against IAM's quotas. */
 function deployedQuotas(stack: Stack): QuotaCheck {
   const template = Template.fromStack(stack).toJSON();
-  const [roleId] = findRoleLogicalIds(template).filter((id) => id.startsWith('ParentRole'));
-  return checkQuotas(attachedPolicies(template, roleId));
-}
-
-/** The N of a "first N children fit" error, or undefined if `stack` synthesizes. */
-function firstFit(stack: Stack): number | undefined {
-  try {
-    Template.fromStack(stack);
-    return undefined;
-  } catch (e) {
-    const match = /the first (\d+) children fit/.exec((e as Error).message);
-    if (!match) throw e;
-    return Number(match[1]);
-  }
+  return checkQuotas(attachedPolicies(template, parentRoleId(template)));
 }
 
 /**

@@ -22,7 +22,13 @@ import {
   eventsStatement,
 } from '../util/fixtures';
 import { ChildScenario, ProbeCase, probesFor } from '../util/probes';
-import { findRoleLogicalIds, RolePolicies, rolePolicies, failedProbes as simulatedFailures } from '../util/simulator';
+import {
+  findRoleLogicalIds,
+  RolePolicies,
+  rolePolicies,
+  failedProbes as simulatedFailures,
+  parentRolePolicies,
+} from '../util/simulator';
 
 const PARENT = { partition: PARTITION, region: REGION, account: ACCOUNT };
 const PARENT_ASL = path.join(__dirname, '..', 'definitions', 'parent.asl.json');
@@ -63,10 +69,7 @@ function tempAsl(text: string): string {
 }
 
 function parentPolicies(stack: Stack): RolePolicies {
-  const template = Template.fromStack(stack).toJSON();
-  const roles = findRoleLogicalIds(template).filter((id) => id.startsWith('ParentRole'));
-  expect(roles).toHaveLength(1);
-  return rolePolicies(template, roles[0], PARENT);
+  return parentRolePolicies(Template.fromStack(stack).toJSON(), PARENT);
 }
 
 /** The probes that fail on `policies`, in the parent's environment. */

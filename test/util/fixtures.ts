@@ -89,3 +89,15 @@ export function eventsStatement(region: any = REGION, account: any = ACCOUNT) {
     },
   };
 }
+
+/** The N of a "the first N children fit" error, or undefined if `stack` synthesizes. */
+export function firstFit(stack: Stack): number | undefined {
+  try {
+    Template.fromStack(stack);
+    return undefined;
+  } catch (e) {
+    const match = /the first (\d+) children fit/.exec((e as Error).message);
+    if (!match) throw e;
+    return Number(match[1]);
+  }
+}

@@ -97,6 +97,23 @@ export function findRoleLogicalIds(template: any): string[] {
 }
 
 /**
+ * The logical id of the one role of `template` whose id starts with `prefix` (the tests name the parent's role
+ * `ParentRole`).
+ *
+ * @throws Error unless exactly one role's id starts with `prefix`
+ */
+export function parentRoleId(template: any, prefix = 'ParentRole'): string {
+  const roles = findRoleLogicalIds(template).filter((id) => id.startsWith(prefix));
+  if (roles.length !== 1) throw new Error(`expected one role whose id starts with ${prefix}, got: ${roles.join(', ')}`);
+  return roles[0];
+}
+
+/** The resolved policies of the parent's role of `template` (`parentRoleId`). */
+export function parentRolePolicies(template: any, env: ResolveEnv, prefix = 'ParentRole'): RolePolicies {
+  return rolePolicies(template, parentRoleId(template, prefix), env);
+}
+
+/**
  * Collects every policy attached to the role `roleLogicalId` of the (unresolved) template: the role's inline
  * `Policies`, every AWS::IAM::Policy whose `Roles` contains `{ Ref: roleLogicalId }`, every
  * AWS::IAM::RolePolicy whose `RoleName` is `{ Ref: roleLogicalId }`, and every AWS::IAM::ManagedPolicy whose
