@@ -10,7 +10,7 @@ import { NestedWorkflowRole } from './nested-workflow-role';
 import { checkPath } from './private/checks/app';
 import { Finding } from './private/checks/rules';
 import { toSarif } from './private/checks/sarif';
-import { JsonObject } from './private/model/json';
+import { JsonObject, objectOf } from './private/model/json';
 import { readDefinition } from './private/read/definition';
 import { findRolePolicies } from './private/read/role-policies';
 import { TemplateEnv, TemplateReader } from './private/read/template-reader';
@@ -215,18 +215,14 @@ function policyCommand(args: string[], output: Output): number {
   if (parentType !== undefined && !['standard', 'express'].includes(parentType)) {
     throw new Error(`\`--parent-type\` must be standard or express, got: ${values['parent-type']}`);
   }
-  const substitutions: { [key: string]: string } = {};
-  for (const entry of values.substitution ?? []) {
-    const equals = entry.indexOf('=');
-    if (equals <= 0) throw new Error(`\`--substitution\` must be Name=Value, got: ${entry}`);
-    // Any name, `__proto__` included, is the substitution's own.
-    Object.defineProperty(substitutions, entry.slice(0, equals), {
-      value: entry.slice(equals + 1),
-      enumerable: true,
-      writable: true,
-      configurable: true,
-    });
-  }
+  // Any name, `__proto__` included, is the substitution's own.
+  const substitutions = objectOf(
+    (values.substitution ?? []).map((entry): [string, string] => {
+      const equals = entry.indexOf('=');
+      if (equals <= 0) throw new Error(`\`--substitution\` must be Name=Value, got: ${entry}`);
+      return [entry.slice(0, equals), entry.slice(equals + 1)];
+    }),
+  ) as { [key: string]: string };
   const runtimeChildArns = new Map<string, string[]>();
   for (const entry of values['runtime-child'] ?? []) {
     const equals = entry.lastIndexOf('=');

@@ -34,6 +34,7 @@ export function checkPath(templateOrAssembly: string, env: TemplateEnv): CheckRe
   const templates = fs.statSync(templateOrAssembly, { throwIfNoEntry: false })?.isDirectory()
     ? assemblyTemplates(templateOrAssembly).map((t) => ({
         templatePath: t.templatePath,
+        template: t.template,
         env: {
           ...env,
           account: t.env.account ?? env.account,
@@ -41,11 +42,11 @@ export function checkPath(templateOrAssembly: string, env: TemplateEnv): CheckRe
           partition: t.env.partition ?? env.partition,
         },
       }))
-    : [{ templatePath: templateOrAssembly, env }];
+    : [{ templatePath: templateOrAssembly, template: readTemplateFile(templateOrAssembly), env }];
   const findings: Finding[] = [];
   let parents = 0;
   for (const t of templates) {
-    const checked = checkParents(new TemplateReader(readTemplateFile(t.templatePath), t.env, t.templatePath));
+    const checked = checkParents(new TemplateReader(t.template, t.env, t.templatePath));
     findings.push(...checked.findings);
     parents += checked.parents;
   }
@@ -58,8 +59,11 @@ export function checkAppTemplates(templatePaths: string[], app: IConstruct | und
   const findings: Finding[] = [];
   for (const templatePath of templatePaths) {
     const stack = stacks.find((s) => samePath(path.join(Stage.of(s)?.outdir ?? '', s.templateFile), templatePath));
+    let elements: Map<string, IConstruct> | undefined;
     for (const finding of checkTemplateFile(templatePath, stack ? stackEnv(stack) : {})) {
-      const construct = stack ? constructOf(stack, finding.parent) : undefined;
+      // The stack's elements by logical id, listed once for all its findings.
+      elements ??= stack ? elementsByLogicalId(stack) : new Map();
+      const construct = elements.get(finding.parent);
       if (construct && acknowledged(construct, finding.rule.id)) continue;
       findings.push(finding);
     }
@@ -68,7 +72,7 @@ export function checkAppTemplates(templatePaths: string[], app: IConstruct | und
 }
 
 /** The stack's environment where it is known. */
-export function stackEnv(stack: Stack): TemplateEnv {
+function stackEnv(stack: Stack): TemplateEnv {
   const known = (value: string) => (Token.isUnresolved(value) ? undefined : value);
   const region = known(stack.region);
   return {
@@ -82,10 +86,15 @@ function samePath(a: string, b: string): boolean {
   return path.resolve(a) === path.resolve(b);
 }
 
-function constructOf(stack: Stack, logicalId: string): IConstruct | undefined {
-  return stack.node
-    .findAll()
-    .find((c) => c instanceof CfnElement && Stack.of(c) === stack && stack.resolve(c.logicalId) === logicalId);
+/** The elements of `stack` (not of its nested stacks) by logical id, the first of each id in construct order. */
+function elementsByLogicalId(stack: Stack): Map<string, IConstruct> {
+  const elements = new Map<string, IConstruct>();
+  for (const c of stack.node.findAll()) {
+    if (!(c instanceof CfnElement) || Stack.of(c) !== stack) continue;
+    const logicalId = stack.resolve(c.logicalId) as string;
+    if (!elements.has(logicalId)) elements.set(logicalId, c);
+  }
+  return elements;
 }
 
 /** Whether `Validations.of(scope).acknowledge({ id })` named the rule on the construct or one of its scopes. */

@@ -2,7 +2,7 @@ import { decide, Decision, SourcedPolicy } from './evaluator';
 import { Finding, ParentCheck, ReadParent } from './parent-check';
 import { parentNeeds, RequiredCall } from './required-calls';
 import { RUN_ORDER } from './rules';
-import { isObject, Json, JsonObject, stringifyJson, stringsIn } from '../model/json';
+import { isObject, Json, JsonObject, objectOf, stringifyJson, stringsIn } from '../model/json';
 import { mayHoldNestedWorkflows } from '../read/asl';
 import { findRolePolicies } from '../read/role-policies';
 import { asString, describeMarker, opaqueMarkersIn, TemplateReader } from '../read/template-reader';
@@ -23,7 +23,10 @@ export function checkParents(reader: TemplateReader): { findings: Finding[]; par
   const read = readParents(reader);
   const callsByRole = new Map<string, RequiredCall[]>();
   for (const parent of read) {
-    if (parent.role) callsByRole.set(parent.role, [...(callsByRole.get(parent.role) ?? []), ...parent.calls]);
+    if (!parent.role) continue;
+    const calls = callsByRole.get(parent.role) ?? [];
+    calls.push(...parent.calls);
+    callsByRole.set(parent.role, calls);
   }
 
   for (const parent of read) {
@@ -142,13 +145,10 @@ function readParent(
       ],
     };
   }
-  const substitutions: { [key: string]: string } = Object.create(null);
   const resolvedSubstitutions = reader.resolve(props.DefinitionSubstitutions);
-  if (isObject(resolvedSubstitutions)) {
-    for (const [k, v] of Object.entries(resolvedSubstitutions)) {
-      Object.defineProperty(substitutions, k, { value: asString(v), enumerable: true, writable: true });
-    }
-  }
+  const substitutions = objectOf(
+    isObject(resolvedSubstitutions) ? Object.entries(resolvedSubstitutions).map(([k, v]) => [k, asString(v)]) : [],
+  ) as { [key: string]: string };
   // Only parents that may start a child (a nested workflow, a Map Run) are checked, and Express parents that may wait.
   const express = props.StateMachineType === 'EXPRESS';
   if (!mayHoldNestedWorkflows([definition, ...Object.values(substitutions)].join('\n'), express)) return undefined;
@@ -188,7 +188,6 @@ function readParent(
     return {
       ...noCalls(logicalId),
       calls: needs.calls,
-      needsManagedRule: needs.needsManagedRule,
       undecidable,
       cannotRun,
       wrongPartition,
@@ -209,7 +208,6 @@ function readParent(
     boundary: boundary.policies,
     externalBoundary: boundary.external,
     calls: needs.calls,
-    needsManagedRule: needs.needsManagedRule,
     undecidable,
     cannotRun,
     wrongPartition,
@@ -282,7 +280,6 @@ function noCalls(logicalId: string): ReadParent {
     policies: [],
     externalPolicies: [],
     calls: [],
-    needsManagedRule: false,
     undecidable: [],
     cannotRun: [],
     wrongPartition: [],

@@ -1,5 +1,6 @@
 import { isObject, Json, JsonObject } from '../model/json';
-import { markersIn, PSEUDO_MARKERS } from '../read/template-reader';
+import { escapeRegExp } from '../model/render';
+import { isOpaqueMarker, markersIn, PSEUDO_MARKERS } from '../read/template-reader';
 
 /**
  * A small IAM identity-policy evaluator for the checks: glob matching of `Action`/`NotAction` (case-insensitive) and
@@ -14,6 +15,11 @@ export interface Call {
   readonly resource: string;
   /** Request context keys, e.g. `states:StateMachineQualifier`. */
   readonly context?: { [key: string]: string };
+}
+
+/** A call as a key: the same action (IAM compares actions without case), resource and context. */
+export function callKey(call: Call): string {
+  return JSON.stringify([call.action.toLowerCase(), call.resource, call.context ?? null]);
 }
 
 /** A policy document and where it comes from (for messages and the `DependsOn` check). */
@@ -115,7 +121,6 @@ interface FieldMatcher {
 
 /** The policies of one role, compiled once (a role's policies are asked about every call of its parents). */
 interface Prepared {
-  readonly statements: StatementRef[];
   /** The literal values the statements name at each marker's place of an ARN. */
   readonly candidates: { [marker: string]: Set<string> };
   /** The markers the statements hold. */
@@ -147,7 +152,6 @@ function prepare(policies: SourcedPolicy[]): Prepared {
   }
   const byWorld = new Map<string, CompiledStatement[]>();
   const prepared: Prepared = {
-    statements,
     candidates,
     present,
     compiled(world: World) {
@@ -266,12 +270,6 @@ function appliesCompiled(compiled: CompiledStatement, call: Call, reasons: strin
   return and(and(action, resource), condition);
 }
 
-/** Whether a statement applies to the call: `maybe` when a condition or a value it holds cannot be evaluated. */
-export function statementApplies(statement: JsonObject, call: Call, reasons: string[] = []): Tri {
-  const ref = { policy: { logicalId: '', label: '', document: {} }, index: 0, statement };
-  return appliesCompiled(compileStatement(ref, statement), call, reasons);
-}
-
 function and(a: Tri, b: Tri): Tri {
   if (a === 'no' || b === 'no') return 'no';
   return a === 'maybe' || b === 'maybe' ? 'maybe' : 'yes';
@@ -289,7 +287,7 @@ export function globMatch(pattern: string, value: string, ignoreCase = false): T
   const key = `${ignoreCase ? 'i' : 's'}${pattern}`;
   let compiled = REGEXPS.get(key);
   if (compiled === undefined) {
-    const opaque = (pattern.match(UNKNOWN) ?? []).filter((m) => !PSEUDO_MARKERS.includes(m) && !m.startsWith('⟨Name.'));
+    const opaque = (pattern.match(UNKNOWN) ?? []).filter(isOpaqueMarker);
     compiled = {
       exact: toRegExp(pattern, ignoreCase, () => false),
       loose: opaque.length === 0 ? undefined : toRegExp(pattern, ignoreCase, (m) => opaque.includes(m)),
@@ -307,7 +305,7 @@ function toRegExp(pattern: string, ignoreCase: boolean, asWildcard: (m: string) 
     if (token === '*') source += '.*';
     else if (token === '?') source += '.';
     else if (token !== '' && asWildcard(token)) source += '.*';
-    else source += token.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    else source += escapeRegExp(token);
   }
   return new RegExp(`^${source}$`, ignoreCase ? 'is' : 's');
 }

@@ -70,8 +70,7 @@ export function nearMisses(call: RequiredCall): RequiredCall[] {
     case 'mapRun': {
       // stateMachine:<parent>, execution:<parent>:<id> or execution:<parent>/<label>:<id>
       const [name, label] = parts[6].split('/');
-      const named = (n: string, l: string | undefined) =>
-        [...parts.slice(0, 6), l === undefined ? n : `${n}/${l}`, ...parts.slice(7)].join(':');
+      const named = (n: string, l: string | undefined) => renamed(l === undefined ? n : `${n}/${l}`);
       add(call.action, named(`${name}Admin`, label));
       add(call.action, named(OTHER_STATE_MACHINE, label));
       if (parts[5] === 'stateMachine') add('states:DeleteStateMachine', call.resource, null);

@@ -52,7 +52,6 @@ export interface ReadParent {
   /** The role's permissions boundary, when its document is not in the template. */
   readonly externalBoundary?: string;
   readonly calls: RequiredCall[];
-  readonly needsManagedRule: boolean;
   readonly undecidable: string[];
   /** Why the definition cannot run (NWR5). */
   readonly cannotRun: string[];
@@ -110,11 +109,6 @@ function collectReferences(value: Json, into: Set<string>): void {
     const text = typeof sub === 'string' ? sub : Array.isArray(sub) && typeof sub[0] === 'string' ? sub[0] : '';
     for (const m of text.matchAll(/\$\{([^}!.]*)[^}]*\}/g)) into.add(m[1]);
   }
-}
-
-/** A call as a key: the same action (IAM compares actions without case), resource and context. */
-export function callKey(call: Call): string {
-  return JSON.stringify([call.action.toLowerCase(), call.resource, call.context ?? null]);
 }
 
 export function describeCall(call: Call): string {

@@ -1,6 +1,6 @@
 import { Lazy, Token } from 'aws-cdk-lib';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
-import { Call } from './evaluator';
+import { Call, callKey } from './evaluator';
 import { ASSUME_ROLE, EVENTS_ACTIONS, QUALIFIER_KEY } from '../model/actions';
 import { managedRuleArn, parseStateMachineArn } from '../model/arns';
 import { distributedMapError, expressParentError, mapRunStatements } from '../model/execution';
@@ -45,9 +45,8 @@ export interface RequiredCall extends Call {
 }
 
 export interface ParentNeeds {
+  /** The calls; those of `kind` `events` (a `.sync` child) need the grant before the parent is created. */
   readonly calls: RequiredCall[];
-  /** Whether the parent needs the events grant before it is created (a `.sync` child). */
-  readonly needsManagedRule: boolean;
   /** What cannot be decided: a child chosen at run time, a value not known at synthesis, a definition not read. */
   readonly undecidable: string[];
   /**
@@ -58,7 +57,7 @@ export interface ParentNeeds {
 }
 
 /** The name of an execution in the calls on a child's executions (any name: the grant is on `execution:<name>:*`). */
-export const EXAMPLE_EXECUTION = 'example-execution-id';
+const EXAMPLE_EXECUTION = 'example-execution-id';
 /** The label of the Map Run of a Distributed Map without `Label` (the grant is on `execution:<parent>/*:*`). */
 export const EXAMPLE_MAP_RUN = 'example-map-run';
 
@@ -70,7 +69,6 @@ export function parentNeeds(parent: ParentInput): ParentNeeds {
   const undecidable: string[] = [];
   const cannotRun: string[] = [];
   const byKey = new Map<string, RequiredCall>();
-  let needsManagedRule = false;
   const tokens = new TokenMarkers();
 
   let tasks;
@@ -81,10 +79,10 @@ export function parentNeeds(parent: ParentInput): ParentNeeds {
       tokens.encodeAll(parent.substitutions),
     );
   } catch (e) {
-    return { calls: [], needsManagedRule: false, undecidable: [tokens.decode((e as Error).message)], cannotRun };
+    return { calls: [], undecidable: [tokens.decode((e as Error).message)], cannotRun };
   }
   const add = (call: RequiredCall) => {
-    const key = JSON.stringify([call.action, call.resource, call.context]);
+    const key = callKey(call);
     const existing = byKey.get(key);
     if (existing) {
       for (const state of call.states) if (!existing.states.includes(state)) existing.states.push(state);
@@ -96,17 +94,16 @@ export function parentNeeds(parent: ParentInput): ParentNeeds {
   for (const task of tasks.nested) {
     const state = task.stateName;
     const credentialsRole = task.credentialsRoleArn === undefined ? undefined : tokens.decode(task.credentialsRoleArn);
+    // How the task starts its child, whatever the child is.
+    const howStarted = {
+      integrationPattern: task.integrationPattern,
+      startExecutionSync: !task.express && task.integrationPattern === sfn.IntegrationPattern.RUN_JOB,
+      grantee: credentialsRole !== undefined ? ('parent-via-role' as const) : ('parent' as const),
+    };
     // The calls that do not depend on the child (the events rule of a .sync task, the credentials role): needed
     // even where the child is not known.
     const unknownChild = () => {
-      const needs = needsFor({
-        integrationPattern: task.integrationPattern,
-        express: task.express,
-        startExecutionSync: !task.express && task.integrationPattern === sfn.IntegrationPattern.RUN_JOB,
-        grantee: credentialsRole !== undefined ? 'parent-via-role' : 'parent',
-        credentialsRole,
-      });
-      needsManagedRule ||= needs.managedRule;
+      const needs = needsFor({ ...howStarted, express: task.express, credentialsRole });
       if (needs.managedRule) {
         for (const action of EVENTS_ACTIONS) add({ action, resource: managedRule, states: [state], kind: 'events' });
       }
@@ -147,13 +144,10 @@ export function parentNeeds(parent: ParentInput): ParentNeeds {
     }
     // As NestedWorkflowRole reads a task: startSyncExecution, or a child the template defines as EXPRESS.
     const needs = needsFor({
-      integrationPattern: task.integrationPattern,
+      ...howStarted,
       express: task.express || parent.childType?.(arn) === 'EXPRESS',
-      startExecutionSync: !task.express && task.integrationPattern === sfn.IntegrationPattern.RUN_JOB,
-      grantee: credentialsRole !== undefined ? 'parent-via-role' : 'parent',
       credentialsRole: credentialsRole === undefined ? undefined : tokens.encode(credentialsRole),
     });
-    needsManagedRule ||= needs.managedRule;
     const nameError = needs.parentArnIsExternalId ? externalIdNameCannotRun(parent.name, state) : undefined;
     if (nameError && !cannotRun.includes(nameError)) cannotRun.push(nameError);
     const grants = new NestedWorkflowGrants();
@@ -190,7 +184,7 @@ export function parentNeeds(parent: ParentInput): ParentNeeds {
     const error = expressParentError("the parent's StateMachineType is EXPRESS", tasks.waitingTasks);
     if (error) cannotRun.push(tokens.decode(error));
   }
-  return { calls: [...byKey.values()], needsManagedRule, undecidable, cannotRun };
+  return { calls: [...byKey.values()], undecidable, cannotRun };
 }
 
 /**

@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Finding } from './parent-check';
 import { RULES } from './rules';
+import { escapeRegExp } from '../model/render';
 
 /**
  * The findings as a SARIF 2.1.0 log (what GitHub code scanning reads): the rules NWR1-NWR5 in `tool.driver.rules`,
@@ -21,7 +22,7 @@ export function toSarif(findings: Finding[], version: string, baseDir: string): 
       lines.set(file, text);
     }
     // `"Parent": {` (JSON) or `Parent:` (YAML), at the start of a line.
-    const key = new RegExp(`^\\s*("${escape(logicalId)}"|${escape(logicalId)})\\s*:`);
+    const key = new RegExp(`^\\s*("${escapeRegExp(logicalId)}"|${escapeRegExp(logicalId)})\\s*:`);
     const index = text.findIndex((line) => key.test(line));
     return index < 0 ? undefined : index + 1;
   };
@@ -66,8 +67,4 @@ export function toSarif(findings: Finding[], version: string, baseDir: string): 
       },
     ],
   };
-}
-
-function escape(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

@@ -1,5 +1,5 @@
 import { PSEUDO_PARAMETER_MAX, UNKNOWN_VALUE_MAX } from './bounds';
-import { isIntrinsic } from './json';
+import { hasOwn, isIntrinsic } from './json';
 import { SizedResource, StatementGroup } from './statements';
 
 /** A statement of a packed document: a share of one statement group's resources. */
@@ -142,7 +142,7 @@ function stringBound(value: unknown, reference: ReferenceBound): number {
       const values = (variables ?? {}) as { [name: string]: unknown };
       let bound = 0;
       const literal = template.replace(/\$\{([^!}][^}]*)\}/g, (_match, name: string) => {
-        if (Object.prototype.hasOwnProperty.call(values, name)) {
+        if (hasOwn(values, name)) {
           bound += stringBound(values[name], reference);
         } else if (name.includes('.')) {
           const [logicalId, ...attribute] = name.split('.');
@@ -160,6 +160,6 @@ function stringBound(value: unknown, reference: ReferenceBound): number {
 }
 
 function refBound(name: string, attribute: string | undefined, reference: ReferenceBound): number {
-  if (Object.prototype.hasOwnProperty.call(PSEUDO_PARAMETER_MAX, name)) return PSEUDO_PARAMETER_MAX[name];
+  if (hasOwn(PSEUDO_PARAMETER_MAX, name)) return PSEUDO_PARAMETER_MAX[name];
   return reference(name, attribute) ?? UNKNOWN_VALUE_MAX;
 }

@@ -1,4 +1,5 @@
 import { Token } from 'aws-cdk-lib';
+import { hasOwn } from './json';
 
 /**
  * How messages show values: the one renderer. Tokens never appear as `${Token[...]}`; a value CloudFormation
@@ -39,7 +40,7 @@ export function renderResolved(value: unknown, notation: 'sub' | 'placeholder' =
     const v = value as { [key: string]: unknown };
     if (typeof v.Ref === 'string') {
       if (notation === 'sub') return `\${${v.Ref}}`;
-      const pseudo = Object.prototype.hasOwnProperty.call(PSEUDO_PLACEHOLDERS, v.Ref);
+      const pseudo = hasOwn(PSEUDO_PLACEHOLDERS, v.Ref);
       return `<${pseudo ? PSEUDO_PLACEHOLDERS[v.Ref] : v.Ref}>`;
     }
     const getAtt = v['Fn::GetAtt'];
@@ -55,4 +56,9 @@ export function renderResolved(value: unknown, notation: 'sub' | 'placeholder' =
 /** Text cut to 120 characters for messages. */
 export function truncate(text: string): string {
   return text.length > 120 ? `${text.slice(0, 117)}...` : text;
+}
+
+/** `text` as a regular expression that matches it literally. */
+export function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

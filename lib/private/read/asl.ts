@@ -8,7 +8,7 @@ import {
   pathVariable,
 } from './query-language';
 import { VariableFlow } from './variables';
-import { Json, JsonObject, isIntrinsic, isObject } from '../model/json';
+import { Json, JsonObject, hasOwn, isIntrinsic, isObject } from '../model/json';
 import { displayValue, truncate } from '../model/render';
 import { DistributedMapState, NestedTask, WaitingTask } from '../model/tasks';
 
@@ -30,9 +30,6 @@ export interface AslTasks {
    */
   readonly waitingTasks: WaitingTask[];
 }
-
-export { languageOf } from './query-language';
-export type { QueryLanguage } from './query-language';
 
 /** Where a state runs: the parent's executions, or the child workflow executions of a Distributed Map. */
 export interface RunContext {
@@ -181,9 +178,7 @@ export class DefinitionReader {
   public substitute(value: string, field: string, stateName: string): string {
     return value.replace(PLACEHOLDER, (_match, key: string) => {
       // Own keys only: `${toString}` or `${constructor}` must not find members of Object.prototype.
-      const replacement = Object.prototype.hasOwnProperty.call(this.substitutions, key)
-        ? this.substitutions[key]
-        : undefined;
+      const replacement = hasOwn(this.substitutions, key) ? this.substitutions[key] : undefined;
       if (replacement === undefined) {
         const known = Object.keys(this.substitutions);
         throw new Error(

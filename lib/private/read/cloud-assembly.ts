@@ -13,6 +13,8 @@ import { isObject, Json, JsonObject } from '../model/json';
 export interface AssemblyTemplate {
   readonly templatePath: string;
   readonly env: TemplateEnv;
+  /** The template, read once (its nested stacks are found in it). */
+  readonly template: JsonObject;
 }
 
 export function assemblyTemplates(directory: string): AssemblyTemplate[] {
@@ -46,8 +48,9 @@ export function assemblyTemplates(directory: string): AssemblyTemplate[] {
         ];
         // Nested stacks: their templates are file assets of the assembly, named in the parent's resource metadata.
         for (let i = 0; i < templates.length; i++) {
-          found.push({ templatePath: templates[i], env });
-          const resources = readTemplateFile(templates[i]).Resources;
+          const template = readTemplateFile(templates[i]);
+          found.push({ templatePath: templates[i], env, template });
+          const resources = template.Resources;
           for (const resource of Object.values(isObject(resources) ? resources : {})) {
             const assetPath =
               isObject(resource) && isObject(resource.Metadata) ? resource.Metadata['aws:asset:path'] : undefined;

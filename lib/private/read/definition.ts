@@ -1,8 +1,9 @@
 import * as fs from 'fs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
-import { AslTasks, DefinitionReader, languageOf, parseJson } from './asl';
+import { AslTasks, DefinitionReader, parseJson } from './asl';
 import { readChain } from './chain';
+import { languageOf } from './query-language';
 import { JsonObject, isObject } from '../model/json';
 import { truncate } from '../model/render';
 

@@ -27,12 +27,16 @@ export function jsonataStringLiteral(value: string): string | undefined {
 /** A workflow variable name (`$states` is reserved for the state's own data). */
 const VARIABLE = '\\$(?!states\\b)([A-Za-z_][A-Za-z0-9_]*)';
 
+/** Compiled once: the variable flow tests them on every `Assign` of every pass. */
+const PATH_VARIABLE = new RegExp(`^${VARIABLE}$`);
+const JSONATA_VARIABLE = new RegExp(`^\\s*\\{%\\s*${VARIABLE}\\s*%\\}\\s*$`);
+
 /** The variable a JSONPath path is, exactly (`$childArn`; not `$`, `$.x`, `$$.x` nor `$childArn.field`). */
 export function pathVariable(path: string): string | undefined {
-  return new RegExp(`^${VARIABLE}$`).exec(path)?.[1];
+  return PATH_VARIABLE.exec(path)?.[1];
 }
 
 /** The variable a JSONata expression is, exactly (`{% $childArn %}`). */
 export function jsonataVariable(value: string): string | undefined {
-  return new RegExp(`^\\s*\\{%\\s*${VARIABLE}\\s*%\\}\\s*$`).exec(value)?.[1];
+  return JSONATA_VARIABLE.exec(value)?.[1];
 }

@@ -44,9 +44,14 @@ export function markersIn(value: string): string[] {
   return [...value.matchAll(MARKER)].map((m) => m[0]);
 }
 
-/** Markers that make a value undecidable: all but the pseudo parameters and the names CloudFormation generates. */
+/** Whether a marker makes a value undecidable: all but the pseudo parameters and the names CloudFormation generates. */
+export function isOpaqueMarker(m: string): boolean {
+  return !PSEUDO_MARKERS.includes(m) && !m.startsWith('⟨Name.');
+}
+
+/** The markers of `value` that make it undecidable. */
 export function opaqueMarkersIn(value: string): string[] {
-  return markersIn(value).filter((m) => !PSEUDO_MARKERS.includes(m) && !m.startsWith('⟨Name.'));
+  return markersIn(value).filter(isOpaqueMarker);
 }
 
 /** How a marker reads in a message. */

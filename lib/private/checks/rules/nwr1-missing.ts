@@ -20,11 +20,11 @@ export const NWR1: Rule = {
     if (missing.length > 0) {
       findings.push({ message: `The role ${parent.role} does not allow: ${missing.join('; ')}.` });
     }
-    // The parent must be created after the events grant: Step Functions creates the managed rule then.
+    // The parent must be created after the events grant (a .sync child): Step Functions creates the managed rule then.
     const eventsPolicies = decisions
       .filter(({ call, decision }) => call.kind === 'events' && decision.decision === 'Allowed')
       .map(({ decision }) => new Set(decision.allowedBy.map((s) => s.policy.logicalId)));
-    if (parent.needsManagedRule && eventsPolicies.length > 0) {
+    if (eventsPolicies.length > 0) {
       const closure = dependencies(reader, parent.logicalId);
       // The role itself only when the parent depends on it (a literal RoleArn does not).
       const satisfied = eventsPolicies.every((ids) => [...ids].some((id) => closure.has(id)));

@@ -1,6 +1,6 @@
-import { decide } from '../evaluator';
+import { decide, callKey } from '../evaluator';
 import { nearMisses } from '../near-misses';
-import { callKey, describeCall, ParentCheck, Rule, RuleFinding } from '../parent-check';
+import { describeCall, ParentCheck, Rule, RuleFinding } from '../parent-check';
 import { RequiredCall } from '../required-calls';
 
 /**
