@@ -10,6 +10,11 @@ export interface RoleUser {
   readonly stateMachine?: sfn.StateMachine;
 }
 
+/** The construct path messages name a role user by: its L2 state machine's, else its resource's. */
+export function userPath(user: RoleUser): string {
+  return (user.stateMachine ?? user.resource).node.path;
+}
+
 /**
  * Every state machine in the app whose `RoleArn` is `role`'s ARN, whatever the order of construction. Call it at
  * synthesis (an aspect or a validation), once the app is complete.

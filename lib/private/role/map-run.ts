@@ -4,20 +4,20 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { MapRunParent, mapRunStatements } from '../model/execution';
 import { DistributedMapState } from '../model/tasks';
-import { findRoleUsers } from '../read/role-users';
+import { findRoleUsers, RoleUser, userPath } from '../read/role-users';
 import { inAppName } from '../read/state-machines';
 
 /** The policy that holds the Map Run grants: a sibling of the role, so that the parent does not depend on it. */
 export const MAP_RUN_POLICY_ID = 'MapRunPolicy';
 
-/** The Express state machines of the app that use `role` (read at synthesis). */
-export function expressUsers(role: iam.IRole): string[] {
-  return findRoleUsers(role)
+/** The paths of the Express state machines among `users`, the state machines that use a role. */
+export function expressUsers(users: RoleUser[]): string[] {
+  return users
     .filter(
       (user) =>
         (user.stateMachine?.stateMachineType ?? user.resource.stateMachineType) === sfn.StateMachineType.EXPRESS,
     )
-    .map((user) => (user.stateMachine ?? user.resource).node.path);
+    .map(userPath);
 }
 
 /**
@@ -43,7 +43,7 @@ export function mapRunParent(
       `Distributed Map ${mapNames} runs child workflow executions of the parent state machine itself, so the role needs the parent's ARN, but ` +
       (users.length === 0
         ? 'no state machine of the app uses this role. Pass the role to the parent (`new sfn.StateMachine(this, id, { role: parentRole.role, ... })`), or set `parentStateMachineName`.'
-        : `${users.length} state machines use this role (${users.map((u) => (u.stateMachine ?? u.resource).node.path).join(', ')}). ` +
+        : `${users.length} state machines use this role (${users.map(userPath).join(', ')}). ` +
           'Give each parent its own NestedWorkflowRole, or set `parentStateMachineName` to the one that holds the Distributed Map.')
     );
   }

@@ -21,7 +21,7 @@ import { displayValue } from '../model/render';
 import { DistributedMapState, NestedTask, WaitingTask } from '../model/tasks';
 import { taskGrantsIn } from '../read/chain';
 import { DefinitionTasks, readDefinition } from '../read/definition';
-import { findRoleUsers } from '../read/role-users';
+import { findRoleUsers, RoleUser, userPath } from '../read/role-users';
 import { stateMachineOfArn } from '../read/state-machines';
 
 /** The warning of tasks that a definition runs and this library does not grant. */
@@ -38,8 +38,10 @@ export class ParentGrants implements ParentPhases {
   private readonly policies: ChildPolicies;
   private readonly usage: UsageChecks;
   private readonly runtimeChildren = new Map<string, NestedWorkflowRuntimeChildren>();
-  private readonly usedRuntimeChildren = new Set<string>();
-  /** Every state of the role's definitions that takes its child's ARN at run time. */
+  /**
+   * Every state of the role's definitions that takes its child's ARN at run time (each one is declared in
+   * `runtimeChildren`: an undeclared one is refused when its definition is read).
+   */
   private readonly runtimeStates = new Set<string>();
   private readonly otherTasks: string[] = [];
   private readonly distributedMaps: DistributedMapState[] = [];
@@ -213,12 +215,14 @@ export class ParentGrants implements ParentPhases {
 
   /** Phase 5: usage mismatches, the packing's checks, `runtimeChildren`, the Map Run parent, an Express parent. */
   public validate(): string[] {
+    // The state machines that use the role, found once (the app no longer changes once validation runs).
+    const users = findRoleUsers(this.role);
     return [
-      ...this.usage.validate(this.derived),
+      ...this.usage.validate(users, this.derived),
       ...this.policies.validate(this.distributedMaps.length > 0),
       ...this.validateRuntimeChildren(),
-      ...this.validateExecutionTypes(),
-      ...this.validateParentNames(),
+      ...this.validateExecutionTypes(users),
+      ...this.validateParentNames(users),
     ];
   }
 
@@ -232,16 +236,15 @@ export class ParentGrants implements ParentPhases {
    * The names of the parents, known at synthesis, against the external id rule: `parentStateMachineName` (for
    * children derived at synthesis) and the `stateMachineName` of each state machine of the app that uses the role.
    */
-  private validateParentNames(): string[] {
+  private validateParentNames(users: RoleUser[]): string[] {
     const records = this.policies.records();
     const errors = [
       externalIdNameError('`parentStateMachineName`', this.parentStateMachineName, records, 'Credentials'),
     ];
-    for (const user of findRoleUsers(this.role)) {
-      const path = (user.stateMachine ?? user.resource).node.path;
+    for (const user of users) {
       errors.push(
         externalIdNameError(
-          `the parent state machine ${path} that uses this role is named`,
+          `the parent state machine ${userPath(user)} that uses this role is named`,
           user.resource.stateMachineName,
           records,
           'Credentials',
@@ -272,15 +275,10 @@ export class ParentGrants implements ParentPhases {
       if (error) throw new Error(`${where}: ${error}`);
     }
     const children: ChildRecord[] = [];
-    const runtimeStates: string[] = [];
     const runtimeTasks = tasks.nested.filter((task) => task.stateMachineArn === undefined).map((t) => t.stateName);
     for (const task of tasks.nested) {
-      if (task.stateMachineArn !== undefined) {
-        children.push(this.checkTaskChild(task, stateMachineOfArn(task.stateMachineArn) ?? task.stateMachineArn));
-        continue;
-      }
-      const declared = this.runtimeChildren.get(task.stateName);
-      if (!declared) {
+      const records = this.taskRecords(task);
+      if (!records) {
         const source = task.runtimeArn?.startsWith('"StateMachineArn.$"')
           ? 'from its input at run time'
           : 'from a JSONata expression evaluated at run time';
@@ -295,10 +293,9 @@ export class ParentGrants implements ParentPhases {
                 `\`runtimeChildren: [{ stateName: '${task.stateName}', children: [childA, childB] }]\`.`),
         );
       }
-      runtimeStates.push(task.stateName);
-      for (const child of declared.children) children.push(this.checkTaskChild(task, child));
+      children.push(...records);
     }
-    return { tasks, children, runtimeStates };
+    return { tasks, children };
   }
 
   private checkTaskChild(task: NestedTask, child: sfn.IStateMachine | string): ChildRecord {
@@ -331,12 +328,11 @@ export class ParentGrants implements ParentPhases {
 
   /** Grants a checked definition; `given` is the user's (`definitionBody`, `addDefinition`), absent when derived. */
   private applyDefinition(definition: CheckedDefinition, given?: GivenDefinition): void {
-    const { tasks, children, runtimeStates } = definition;
+    const { tasks, children } = definition;
     this.distributedMaps.push(...tasks.distributedMaps);
     this.waitingTasks.push(...tasks.waitingTasks);
     this.role.replace(tasks.replacedStatements, tasks.replacedAssumeRoles);
     children.forEach((record) => this.policies.add(record));
-    runtimeStates.forEach((state) => this.usedRuntimeChildren.add(state));
     tasks.nested.filter((t) => t.stateMachineArn === undefined).forEach((t) => this.runtimeStates.add(t.stateName));
     this.otherTasks.push(...tasks.others);
     this.policies.fromDefinition = true;
@@ -344,7 +340,7 @@ export class ParentGrants implements ParentPhases {
   }
 
   private validateRuntimeChildren(): string[] {
-    const unused = [...this.runtimeChildren.keys()].filter((state) => !this.usedRuntimeChildren.has(state));
+    const unused = [...this.runtimeChildren.keys()].filter((state) => !this.runtimeStates.has(state));
     const known =
       this.runtimeStates.size > 0
         ? `the states that do: ${quoteAll([...this.runtimeStates])}`
@@ -357,10 +353,10 @@ export class ParentGrants implements ParentPhases {
   }
 
   /** The Map Run error, and the waiting tasks of a definition whose parent turns out Express at synthesis. */
-  private validateExecutionTypes(): string[] {
+  private validateExecutionTypes(users: RoleUser[]): string[] {
     const errors = this.mapRunError ? [this.mapRunError] : [];
     if (this.parentStateMachineType !== sfn.StateMachineType.EXPRESS) {
-      for (const user of expressUsers(this.role)) {
+      for (const user of expressUsers(users)) {
         const error = expressParentError(
           `the parent state machine ${user} that uses this role is EXPRESS`,
           this.waitingTasks,
@@ -375,8 +371,6 @@ export class ParentGrants implements ParentPhases {
 interface CheckedDefinition {
   readonly tasks: DefinitionTasks;
   readonly children: ChildRecord[];
-  /** States whose children were declared in `runtimeChildren`. */
-  readonly runtimeStates: string[];
 }
 
 function quoteAll(names: string[]): string {

@@ -9,7 +9,7 @@ import { ASSUME_ROLE } from '../model/actions';
 import { actionsOfNeeds, ChildNeeds, missingActions, unionNeeds } from '../model/needs';
 import { NestedTask } from '../model/tasks';
 import { DeployedDefinition, deployedDefinition } from '../read/deployed-definition';
-import { findRoleUsers, RoleUser } from '../read/role-users';
+import { findRoleUsers, RoleUser, userPath } from '../read/role-users';
 
 /**
  * The usage checks (phase 1 warns, phase 5 validates; see `lifecycle.ts`): the role checks the state machines that
@@ -65,10 +65,14 @@ export function warnIfNotUsed(role: ParentRole): RoleUser[] {
 export class UsageChecks {
   constructor(private readonly host: UsageHost) {}
 
-  /** The errors; `derived` are the state machines the role derived its grants from (granted by construction). */
-  public validate(derived: ReadonlySet<sfn.CfnStateMachine>): string[] {
+  /**
+   * The errors of the state machines that use the role (`users`); `derived` are those the role derived its grants
+   * from (granted by construction).
+   */
+  public validate(users: RoleUser[], derived: ReadonlySet<sfn.CfnStateMachine>): string[] {
     const errors: string[] = [];
-    for (const user of findRoleUsers(this.host.role)) {
+    let granted: ChildIndex | undefined;
+    for (const user of users) {
       if (derived.has(user.resource)) continue;
       const deployed = deployedDefinition(user);
       if (!deployed.body) continue;
@@ -79,16 +83,16 @@ export class UsageChecks {
         if (mismatch) errors.push(mismatch);
         continue;
       }
-      errors.push(...this.uncovered(deployed));
+      granted ??= new ChildIndex(this.host.owner, this.host.records());
+      errors.push(...this.uncovered(deployed, granted));
     }
     return errors;
   }
 
   /** The tasks of a deployed definition whose child the role does not grant (what they need). */
-  private uncovered(deployed: DeployedDefinition): string[] {
+  private uncovered(deployed: DeployedDefinition, granted: ChildIndex): string[] {
     const where = readingOf(this.host.owner, deployed.user);
     const smPath = userPath(deployed.user);
-    const granted = new ChildIndex(this.host.owner, this.host.records());
     const errors: string[] = [];
     for (const task of this.host.readTasks(deployed.body!, deployed.substitutions, where)) {
       const records = this.host.taskRecords(task);
@@ -121,10 +125,6 @@ export class UsageChecks {
     }
     return errors;
   }
-}
-
-export function userPath(user: RoleUser): string {
-  return (user.stateMachine ?? user.resource).node.path;
 }
 
 /** How messages name the reading of a state machine's definition. */
