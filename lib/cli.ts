@@ -10,9 +10,10 @@ import { NestedWorkflowRole } from './nested-workflow-role';
 import { checkPath } from './private/checks/app';
 import { Finding } from './private/checks/rules';
 import { toSarif } from './private/checks/sarif';
+import { isAccountId, isRegionName } from './private/model/arns';
 import { JsonObject, objectOf } from './private/model/json';
 import { readDefinition } from './private/read/definition';
-import { findRolePolicies } from './private/read/role-policies';
+import { findRolePolicies, refersByRef } from './private/read/role-policies';
 import { TemplateEnv, TemplateReader } from './private/read/template-reader';
 import { MAP_RUN_POLICY_ID } from './private/role/map-run';
 import { TASKS_NOT_GRANTED } from './private/role/parent';
@@ -129,10 +130,10 @@ const PARTITIONS = new Set(RegionInfo.regions.map((r) => r.partition).filter((p)
 /** `--region`, `--account` and `--partition`, checked: each is optional here, `policy` requires region and account. */
 function environment(values: { region?: string; account?: string; partition?: string }): TemplateEnv {
   const { region, account } = values;
-  if (account !== undefined && !/^\d{12}$/.test(account)) {
+  if (account !== undefined && !isAccountId(account)) {
     throw new Error(`\`--account\` must be a 12-digit account id, got: ${account}`);
   }
-  if (region !== undefined && !/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region)) {
+  if (region !== undefined && !isRegionName(region)) {
     throw new Error(`\`--region\` must be a region name such as us-east-1, got: ${region}`);
   }
   if (values.partition !== undefined && !PARTITIONS.has(values.partition)) {
@@ -154,7 +155,7 @@ function environment(values: { region?: string; account?: string; partition?: st
 }
 
 /** `parseArgs` with its errors (an unknown option, a missing value) said with the command's usage. */
-function parse(args: string[], options: NonNullable<ParseArgsConfig['options']>, usage: string) {
+function parse<O extends NonNullable<ParseArgsConfig['options']>>(args: string[], options: O, usage: string) {
   try {
     return parseArgs({ args, allowPositionals: true, options });
   } catch (e) {
@@ -177,20 +178,7 @@ function policyCommand(args: string[], output: Output): number {
       help: { type: 'boolean' },
     },
     POLICY_USAGE,
-  ) as {
-    values: {
-      substitution?: string[];
-      'runtime-child'?: string[];
-      region?: string;
-      account?: string;
-      partition?: string;
-      'parent-name'?: string;
-      'parent-type'?: string;
-      document?: string;
-      help?: boolean;
-    };
-    positionals: string[];
-  };
+  );
   if (values.help) {
     output.out(POLICY_USAGE);
     return 0;
@@ -296,8 +284,7 @@ function policyCommand(args: string[], output: Output): number {
     const mapRunId = mapRunElement ? logicalId(mapRunElement) : undefined;
     const identity: JsonObject[] = [];
     let mapRun: JsonObject | undefined;
-    const refersTo = (value: unknown, id: string) => (value as { Ref?: unknown } | null)?.Ref === id;
-    for (const policy of findRolePolicies(roleId, Object.entries(reader.resources), refersTo).policies) {
+    for (const policy of findRolePolicies(roleId, Object.entries(reader.resources), refersByRef).policies) {
       const resolved = reader.resolve(policy.document as JsonObject) as JsonObject;
       if (policy.logicalId === mapRunId) mapRun = resolved;
       else identity.push(resolved);
@@ -355,17 +342,7 @@ function checkCommand(args: string[], output: Output): number {
       help: { type: 'boolean' },
     },
     CHECK_USAGE,
-  ) as {
-    values: {
-      region?: string;
-      account?: string;
-      partition?: string;
-      format?: string;
-      'fail-on'?: string;
-      help?: boolean;
-    };
-    positionals: string[];
-  };
+  );
   if (values.help) {
     output.out(CHECK_USAGE);
     return 0;

@@ -5,7 +5,13 @@ import { Construct } from 'constructs';
 import { NestedWorkflowChildBaseOptions } from './nested-workflow-role';
 import { isRoleArn, ROLE_ARN_FORM } from './private/model/arns';
 import { parseChildArn } from './private/read/state-machines';
-import { checkChild, checkMaxManagedPolicies, ChildRecord, externalIdNameError } from './private/role/child-checks';
+import {
+  checkChild,
+  checkMaxManagedPolicies,
+  ChildRecord,
+  differ,
+  externalIdNameError,
+} from './private/role/child-checks';
 import { registerTargetRole } from './private/role/lifecycle';
 import { ChildPolicies } from './private/role/policies';
 
@@ -114,7 +120,7 @@ export class NestedWorkflowTargetRole extends Construct implements iam.IGrantabl
       throw new Error(`${this.node.path}: \`parentRole\` must be an IAM role ARN (${ROLE_ARN_FORM}), got: ${roleArn}`);
     }
     const region = Stack.of(this).region;
-    if (!Token.isUnresolved(parent.region) && !Token.isUnresolved(region) && parent.region !== region) {
+    if (differ(parent.region, region)) {
       throw new Error(
         `${this.node.path}: \`parentStateMachine\` ${parentArn} is in region ${parent.region}, but this role's stack (and its child) is in region ${region}. ` +
           "Step Functions cannot start a state machine in another region: deploy the child in the parent's region.",

@@ -28,6 +28,16 @@ export type QualifiedTokenReader<P extends StateMachineArnParts> = (arn: string,
 
 const REGION = /^[a-z]{2}(-[a-z]+)+-\d+$/;
 const ACCOUNT = /^\d{12}$/;
+
+/** Whether `value` is a region name such as us-east-1. */
+export function isRegionName(value: string): boolean {
+  return REGION.test(value);
+}
+
+/** Whether `value` is a 12-digit account id. */
+export function isAccountId(value: string): boolean {
+  return ACCOUNT.test(value);
+}
 const PARTITION = /^aws(-[a-z]+)*$/;
 export const EXPECTED = 'arn:<partition>:states:<region>:<account>:stateMachine:<name>[:<alias or version>]';
 /** The fix of every "must be a state machine ARN" message. */

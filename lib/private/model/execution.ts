@@ -6,7 +6,7 @@ import {
   StateMachineLocation,
   unqualifiedStateMachineArn,
 } from './arns';
-import { MAP_RUN_LABEL } from './names';
+import { MAP_RUN_LABEL, MAP_RUN_LABEL_RULE } from './names';
 import { DistributedMapState, WaitingTask } from './tasks';
 
 /**
@@ -49,7 +49,7 @@ export function distributedMapError(maps: DistributedMapState[], waiting: Waitin
   for (const map of maps) {
     if (map.label !== undefined && !Token.isUnresolved(map.label) && !MAP_RUN_LABEL.test(map.label)) {
       return (
-        `the Label of Distributed Map '${map.stateName}' must be 1-40 characters without white space, wildcards (* ?) or any of <>{}[]"#%\\^|~\`$&,;:/, got: ${map.label}. ` +
+        `the Label of Distributed Map '${map.stateName}' must be ${MAP_RUN_LABEL_RULE}, got: ${map.label}. ` +
         'Step Functions refuses such a label, and an IAM policy could not be scoped to it: rename the Map Run label.'
       );
     }

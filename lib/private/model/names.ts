@@ -1,3 +1,6 @@
+import { STATE_MACHINE_NAME_MAX } from './bounds';
+import { escapeRegExp } from './render';
+
 /**
  * What a state machine, alias or version name may hold, in words: Step Functions' naming rules (1-80 characters; no
  * white space, brackets, wildcards, the special characters below or control characters) and what an IAM policy
@@ -6,9 +9,9 @@
  * @see https://docs.aws.amazon.com/step-functions/latest/apireference/API_CreateStateMachine.html#StepFunctions-CreateStateMachine-request-name
  * @see https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_iam-quotas.html#reference_iam-quotas-names
  */
-export const NAME_RULE =
-  '1-80 characters from U+0021-U+007E and U+00A1-U+00FF, none of < > { } [ ] ? * " # % \\ ^ | ~ ` $ & , ; : /';
+/** The special characters Step Functions forbids in names and Map Run labels. */
 const FORBIDDEN = '<>{}[]?*"#%\\^|~`$&,;:/';
+export const NAME_RULE = `1-${STATE_MACHINE_NAME_MAX} characters from U+0021-U+007E and U+00A1-U+00FF, none of ${[...FORBIDDEN].join(' ')}`;
 
 /** `U+XXXX` for a code point. */
 function codePoint(code: number): string {
@@ -21,7 +24,9 @@ function codePoint(code: number): string {
  */
 export function nameProblem(value: string): string | undefined {
   if (value.length === 0) return 'is empty';
-  if (value.length > 80) return `has ${value.length} characters, more than 80`;
+  if (value.length > STATE_MACHINE_NAME_MAX) {
+    return `has ${value.length} characters, more than ${STATE_MACHINE_NAME_MAX}`;
+  }
   for (const character of value) {
     const code = character.codePointAt(0)!;
     const u = codePoint(code);
@@ -43,8 +48,12 @@ export function nameProblem(value: string): string | undefined {
   return undefined;
 }
 
+/** The longest Map Run `Label` Step Functions accepts. */
+const MAP_RUN_LABEL_MAX = 40;
 /** Map Run labels: what Step Functions allows in a `Label`, and never an IAM wildcard. */
-export const MAP_RUN_LABEL = /^[^\s<>{}[\]?*"#%\\^|~`$&,;:/]{1,40}$/;
+export const MAP_RUN_LABEL = new RegExp(`^[^\\s${escapeRegExp(FORBIDDEN)}]{1,${MAP_RUN_LABEL_MAX}}$`);
+/** `MAP_RUN_LABEL` in words. */
+export const MAP_RUN_LABEL_RULE = `1-${MAP_RUN_LABEL_MAX} characters without white space, wildcards (* ?) or any of ${FORBIDDEN.replace(/[?*]/g, '')}`;
 
 /**
  * What `sts:ExternalId` may hold, in words. For a cross-account `.sync` task Step Functions sends the parent state

@@ -38,6 +38,11 @@ export interface RolePolicies {
   readonly managedPolicyArns: ManagedPolicyArn[];
 }
 
+/** Whether `value` is `{ Ref: logicalId }`: how a resolved template names a resource of its own. */
+export function refersByRef(value: unknown, logicalId: string): boolean {
+  return (value as { Ref?: unknown } | null)?.Ref === logicalId;
+}
+
 /**
  * The policies of the template that apply to the role `roleId`.
  *

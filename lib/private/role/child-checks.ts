@@ -52,7 +52,8 @@ function literal(value: string | undefined): value is string {
 /** Who the role belongs to: the parent itself, or the role a parent assumes in the child's account. */
 export type Grantee = 'parent' | 'target';
 
-function differ(a: string | undefined, b: string): boolean {
+/** Whether two values known at synthesis differ (a token or an absent value differs from nothing). */
+export function differ(a: string | undefined, b: string): boolean {
   return a !== undefined && !Token.isUnresolved(a) && !Token.isUnresolved(b) && a !== b;
 }
 

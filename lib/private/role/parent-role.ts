@@ -1,6 +1,5 @@
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
-import { Construct } from 'constructs';
 import { ASSUME_ROLE, EXECUTION_ACTIONS, START_ACTIONS } from '../model/actions';
 
 /**
@@ -24,10 +23,6 @@ export class ParentRole extends iam.Role {
   /** The statements that came before phase 1, held back until it. */
   private readonly held: iam.PolicyStatement[] = [];
   private settled = false;
-
-  constructor(scope: Construct, id: string, props: iam.RoleProps) {
-    super(scope, id, props);
-  }
 
   /** Leaves `statements` (and `sts:AssumeRole` statements on exactly `assumeRoles`) out of the role from now on. */
   public replace(statements: iam.PolicyStatement[], assumeRoles: string[]): void {

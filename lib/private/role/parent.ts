@@ -1,4 +1,4 @@
-import { Annotations, ArnFormat, Stack, Token } from 'aws-cdk-lib';
+import { Annotations, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
@@ -15,6 +15,7 @@ import type {
   NestedWorkflowRoleProps,
   NestedWorkflowRuntimeChildren,
 } from '../../nested-workflow-role';
+import { unqualifiedStateMachineArn } from '../model/arns';
 import { checkDistributedMaps, expressParentError } from '../model/execution';
 import { NAME_RULE, nameProblem } from '../model/names';
 import { displayValue } from '../model/render';
@@ -99,11 +100,11 @@ export class ParentGrants implements ParentPhases {
     this.checkParentName([...(first ? [first] : []), ...(definition?.children ?? [])]);
 
     const sourceArn = (resourceName: string) =>
-      stack.formatArn({
-        service: 'states',
-        resource: 'stateMachine',
-        resourceName,
-        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      unqualifiedStateMachineArn({
+        partition: stack.partition,
+        region: stack.region,
+        account: stack.account,
+        name: resourceName,
       });
     this.role = new ParentRole(owner, 'Resource', {
       assumedBy: new iam.ServicePrincipal('states.amazonaws.com', {

@@ -18,7 +18,7 @@ import {
 import { deployedSize, PackedDocument, packStatements, ReferenceBound } from '../model/packing';
 import { renderResolved } from '../model/render';
 import { ChildStateMachine, NestedWorkflowGrants, SizedResource } from '../model/statements';
-import { findRolePolicies, PolicyResource } from '../read/role-policies';
+import { findRolePolicies, PolicyResource, refersByRef } from '../read/role-policies';
 
 /**
  * The children of one role and the policies that grant them: packed within IAM's quotas at synthesis (in an aspect,
@@ -224,8 +224,7 @@ export class ChildPolicies implements PackingPhases {
         resources.push([logicalId, { Type: node.cfnResourceType, Properties: stack.resolve(Properties) }]);
       }
     }
-    const refersTo = (value: unknown, logicalId: string) => (value as { Ref?: unknown } | null)?.Ref === logicalId;
-    const found = findRolePolicies(roleId, resources, refersTo);
+    const found = findRolePolicies(roleId, resources, refersByRef);
     const own = (logicalId: string | undefined) => logicalId !== undefined && this.own.has(byLogicalId.get(logicalId)!);
     for (const policy of found.policies) {
       if (!policy.inline || own(policy.logicalId)) continue;
